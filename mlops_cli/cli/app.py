@@ -1,0 +1,127 @@
+"""The root command: global options, sub-command groups, and the one exception -> exit map."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from mlops_cli import __version__
+from mlops_cli.cli import config as config_cmd
+from mlops_cli.cli import init as init_cmd
+from mlops_cli.cli import templates as templates_cmd
+from mlops_cli.cli.console import State
+from mlops_cli.core.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, MlopsError
+
+
+class MlopsGroup(TyperGroup):
+    """Maps exceptions to DESIGN.md §5 exit codes for every command below the root."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MlopsError as exc:
+            _state(ctx).error(exc)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            _state(ctx).err.print("[red]interrupted[/red]")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except Exception as exc:  # a bug: one line for the user, the traceback in a file
+            log = write_crash_log(exc)
+            _state(ctx).err.print(
+                f"[red]internal error:[/red] {type(exc).__name__}: {str(exc)[:200]}\n"
+                f"  the traceback is in {log}; please report it"
+            )
+            raise typer.Exit(EXIT_INTERNAL) from None
+
+
+def _state(ctx: Any) -> State:
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, State) else State()
+
+
+def log_dir() -> Path:
+    base = os.environ.get("MLOPS_LOG_DIR")
+    if base:
+        return Path(base)
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "mlops" / "logs"
+
+
+def write_crash_log(exc: BaseException) -> Path:
+    folder = log_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    path = folder / f"crash-{stamp}-{os.getpid()}.log"
+    # format_exception never renders frame locals, so no credential can leak from them.
+    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    header = f"mlops {__version__}, python {sys.version.split()[0]}, argv {sys.argv[1:]}\n"
+    path.write_text(header + "".join(lines), encoding="utf-8")
+    return path
+
+
+app = typer.Typer(
+    name="mlops",
+    cls=MlopsGroup,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    # Plain click help: rich's help renderer alone costs more start-up than typer itself.
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help=(
+        "ML delivery with git-native metadata: scaffold, version data and models, "
+        "validate, test, package.\n\n"
+        "Example: mlops init churn && cd churn && dvc repro"
+    ),
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mlops {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    directory: Annotated[
+        Path | None,
+        typer.Option("-C", help="Run as if mlops was started in DIR.", metavar="DIR"),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only errors.")] = False,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "-v", "--verbose", count=True, help="More detail (repeat for more).", show_default=False
+        ),
+    ] = 0,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    cwd = Path.cwd()
+    if directory is not None:
+        cwd = (cwd / directory).resolve()
+        if not cwd.is_dir():
+            raise typer.BadParameter(f"{directory} is not a folder", param_hint="-C")
+    ctx.obj = State(cwd=cwd, quiet=quiet, verbose=verbose)
+
+
+app.command("init")(init_cmd.init)
+app.add_typer(templates_cmd.app, name="templates")
+app.add_typer(config_cmd.app, name="config")
+
+
+def run() -> None:
+    app(prog_name="mlops")

@@ -1,0 +1,110 @@
+"""`mlops init`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from mlops_cli.cli.console import CliReporter, escape, stdin_is_interactive
+from mlops_cli.cli.options import JsonOption, state
+from mlops_cli.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from mlops_cli.core.templates import Variable
+
+# Kept here, not imported from core.templates: that module loads pydantic, and `--help`
+# must not pay for it.
+DEFAULT_TEMPLATE = "sklearn-classifier"
+
+
+def init(
+    ctx: typer.Context,
+    directory: Annotated[
+        Path,
+        typer.Argument(help="Folder to create the project in.", metavar="DIR", show_default=False),
+    ] = Path(),
+    template: Annotated[
+        str,
+        typer.Option(
+            "--template", "-t", help="Built-in template name or a folder.", metavar="NAME|PATH"
+        ),
+    ] = DEFAULT_TEMPLATE,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="Answer a template variable (repeatable).", metavar="NAME=VALUE"
+        ),
+    ] = None,
+    defaults: Annotated[
+        bool, typer.Option("--defaults", help="Take every default without asking.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be written.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace files that already exist.")
+    ] = False,
+    no_git: Annotated[
+        bool, typer.Option("--no-git", help="Skip git init, dvc init and the first commit.")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Scaffold a project from a template: files, data, git and DVC, first commit.
+
+    Variables are asked for only on a terminal; elsewhere their defaults apply.
+
+    Examples:
+
+      mlops init churn
+
+      mlops init other --template ./my-template --set project_name=foo --dry-run
+    """
+    from mlops_cli.core.scaffold import init_project
+    from mlops_cli.core.templates import resolve_answers, resolve_template
+
+    st = state(ctx, json_output)
+    dest = (st.cwd / directory).absolute()
+    tpl = resolve_template(template, cwd=st.cwd)
+    ask = None if (defaults or json_output or not stdin_is_interactive()) else _prompt
+    answers = resolve_answers(tpl, _parse_sets(set_ or []), dest_name=dest.name, ask=ask)
+    result = init_project(
+        dest,
+        tpl,
+        answers,
+        overwrite=overwrite,
+        dry_run=dry_run,
+        git=not no_git,
+        reporter=CliReporter(st),
+    )
+    if st.json:
+        st.emit("init", {"result": result})
+        return
+    if dry_run:
+        st.out.print(
+            f"Would scaffold [bold]{escape(str(dest))}[/bold] from {tpl.name} {tpl.version}:"
+        )
+        for f in result.files:
+            st.out.print(f"  {f.action:<9} {escape(f.path)}")
+        for path in result.exports:
+            st.out.print(f"  {'export':<9} {escape(path)} (scikit-learn data set)")
+        return
+    st.success(f"created {dest} from template {tpl.name} {tpl.version}")
+    if result.commit:
+        st.info(f"  first commit {result.commit[:10]}; next: cd {directory} && dvc repro")
+
+
+def _parse_sets(items: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--set takes NAME=VALUE, got {item!r}")
+        out[name.strip()] = value
+    return out
+
+
+def _prompt(name: str, var: Variable, default: Any) -> Any:
+    label = f"{name} ({var.help})" if var.help else name
+    if var.choices:
+        label += f" [{'/'.join(str(c) for c in var.choices)}]"
+    return typer.prompt(label, default=default)

@@ -1,0 +1,194 @@
+"""The model of `mlops.yaml`, the one file that tells mlops what a project holds.
+
+pydantic v2 with `extra="forbid"` everywhere: a typo is an error that names the key path,
+the line, and the closest valid key, never a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+CONFIG_FILE = "mlops.yaml"
+CONFIG_VERSION = 1
+
+_NAME = r"^[A-Za-z][A-Za-z0-9_-]*$"
+Name = Annotated[str, Field(pattern=_NAME, max_length=64)]
+RelPath = Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class TemplateRef(_Strict):
+    """Which template made the project, so `mlops template update` can merge a newer one."""
+
+    name: str = Field(description="Template name (built-in) or the path it was read from.")
+    version: str = Field(description="Template version at `init` time.")
+    answers: dict[str, Any] = Field(
+        default_factory=dict, description="The variable values used to render it."
+    )
+
+
+class Dataset(_Strict):
+    path: RelPath = Field(description="Data file or folder, relative to the project root.")
+    schema_: RelPath | None = Field(
+        default=None,
+        alias="schema",
+        description="pandera YAML schema file that the data must satisfy.",
+    )
+    description: str | None = None
+
+
+class Bound(_Strict):
+    """A metric bound: `min` for scores (accuracy), `max` for errors (rmse)."""
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _one_side(self) -> Bound:
+        if self.min is None and self.max is None:
+            raise ValueError("give `min`, `max` or both")
+        return self
+
+
+MetricName = Literal[
+    "accuracy",
+    "balanced_accuracy",
+    "f1",
+    "precision",
+    "recall",
+    "roc_auc",
+    "r2",
+    "mae",
+    "rmse",
+]
+
+
+class NoRegression(_Strict):
+    stage: str = Field(default="prod", description="Compare with the version in this stage.")
+    metrics: list[MetricName] = Field(default_factory=lambda: list[MetricName](["accuracy"]))
+    tolerance: float = Field(default=0.0, ge=0, description="Allowed drop (absolute).")
+
+
+class SliceTest(_Strict):
+    column: str = Field(description="Each value of this column is one slice.")
+    metrics: dict[MetricName, Bound]
+    min_rows: int = Field(default=10, ge=1, description="Smaller slices are reported, not judged.")
+
+
+class InvarianceTest(_Strict):
+    column: str
+    perturbation: Literal["noise", "shuffle", "constant"] = "noise"
+    scale: float = Field(default=0.01, ge=0, description="Noise as a fraction of the column std.")
+    max_changed: float = Field(
+        default=0.01, ge=0, le=1, description="Largest allowed fraction of changed predictions."
+    )
+
+
+class LatencyTest(_Strict):
+    p50_ms: float | None = Field(default=None, gt=0)
+    p95_ms: float | None = Field(default=None, gt=0)
+    batch_sizes: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [1, 100])
+    runs: int = Field(default=50, ge=1)
+
+
+class OutputContract(_Strict):
+    classes: list[int | str] | None = Field(
+        default=None, description="Predicted labels must be among these."
+    )
+    no_nan: bool = True
+
+
+class ModelTests(_Strict):
+    metrics: dict[MetricName, Bound] = Field(default_factory=dict)
+    no_regression: NoRegression | None = None
+    slices: list[SliceTest] = Field(default_factory=list)
+    invariance: list[InvarianceTest] = Field(default_factory=list)
+    latency: LatencyTest | None = None
+    max_size_mb: float | None = Field(default=None, gt=0)
+    output: OutputContract | None = None
+
+
+class Model(_Strict):
+    path: RelPath = Field(description="The model artifact, relative to the project root.")
+    format: Literal["skops", "joblib", "pickle"] = "skops"
+    task: Literal["classification", "regression"] = "classification"
+    target: str = Field(description="Name of the label column in the data sets.")
+    train_data: list[Name] = Field(default_factory=list, description="Data sets it trains on.")
+    test_data: Name | None = Field(default=None, description="Data set `mlops test` uses.")
+    params: RelPath | None = Field(default=None, description="Params file (YAML).")
+    metrics: RelPath | None = Field(default=None, description="Metrics file written by training.")
+    environment: RelPath | None = Field(
+        default=None, description="JSON file of the package versions the model was trained with."
+    )
+    trusted_types: list[str] = Field(
+        default_factory=list, description="Extra types skops may load for this model."
+    )
+    tests: ModelTests = Field(default_factory=ModelTests)
+
+
+class Image(_Strict):
+    name: Name | None = Field(default=None, description="Image repository name.")
+    registry: str | None = Field(default=None, description="e.g. localhost:5000 or ghcr.io/org")
+    base: str = Field(default="python:3.11-slim", description="Base image; pin it by digest.")
+    port: int = Field(default=8080, ge=1, le=65535)
+    dockerfile: RelPath | None = Field(
+        default=None, description="A project Dockerfile template used instead of the built-in one."
+    )
+
+
+class ProjectConfig(_Strict):
+    """The whole of `mlops.yaml`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=True,
+        json_schema_extra={"title": "mlops.yaml"},
+    )
+
+    schema_version: Literal[1] = Field(default=1, description="Version of this file's format.")
+    project: Name = Field(description="Project name.")
+    template: TemplateRef | None = None
+    remote: str | None = Field(
+        default=None, description="DVC remote for data push/pull (default: DVC's core.remote)."
+    )
+    stages: list[Name] = Field(default_factory=lambda: ["dev", "staging", "prod"])
+    datasets: dict[Name, Dataset] = Field(default_factory=dict)
+    models: dict[Name, Model] = Field(default_factory=dict)
+    image: Image = Field(default_factory=Image)
+
+    @field_validator("stages")
+    @classmethod
+    def _unique_stages(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("stage names must be unique")
+        return value
+
+    @model_validator(mode="after")
+    def _references(self) -> ProjectConfig:
+        for name, model in self.models.items():
+            for ds in [*model.train_data, *([model.test_data] if model.test_data else [])]:
+                if ds not in self.datasets:
+                    known = ", ".join(sorted(self.datasets)) or "none declared"
+                    raise ValueError(
+                        f"model {name!r} names data set {ds!r}, which `datasets` does not "
+                        f"declare (declared: {known})"
+                    )
+            if model.tests.no_regression and model.tests.no_regression.stage not in self.stages:
+                raise ValueError(
+                    f"model {name!r}: no_regression.stage "
+                    f"{model.tests.no_regression.stage!r} is not one of the stages {self.stages}"
+                )
+        return self
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of `mlops.yaml` (for editors and `docs/mlops.schema.json`)."""
+    schema = ProjectConfig.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema

@@ -1,0 +1,61 @@
+"""Everything that drives DVC. `dvc` is imported inside each function: it is heavy."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from mlops_cli.core.errors import ExternalToolError
+from mlops_cli.core.progress import NullReporter, Reporter
+
+
+@contextlib.contextmanager
+def _quiet_dvc(reporter: Reporter) -> Iterator[None]:
+    """DVC as a library prints to stdout; keep stdout clean (it may carry --json)."""
+    # mlops drives DVC on the user's behalf: it must not send usage analytics for them.
+    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    buf = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buf):
+            yield
+    finally:
+        for line in buf.getvalue().splitlines():
+            if line.strip():
+                reporter.detail(f"dvc: {line.strip()}")
+
+
+def _dvc_error(action: str, exc: Exception) -> ExternalToolError:
+    text = str(exc).strip().replace("\n", " ") or type(exc).__name__
+    return ExternalToolError(f"dvc {action} failed: {text}")
+
+
+def init(root: Path, reporter: Reporter | None = None) -> None:
+    """`dvc init` in a git work tree (no-op when `.dvc/` exists)."""
+    if (root / ".dvc").is_dir():
+        return
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    with _quiet_dvc(reporter or NullReporter()):
+        try:
+            Repo.init(str(root))
+        except DvcException as exc:
+            raise _dvc_error("init", exc) from None
+
+
+def add(root: Path, targets: list[str], reporter: Reporter | None = None) -> None:
+    """`dvc add` each target (paths relative to `root`)."""
+    if not targets:
+        return
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    with _quiet_dvc(reporter or NullReporter()):
+        try:
+            with Repo(str(root)) as repo:
+                repo.add([str(root / t) for t in targets])
+        except DvcException as exc:
+            raise _dvc_error("add", exc) from None

@@ -1,0 +1,172 @@
+"""CLI wiring: exit codes, --json, -C, crash logs, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlops_cli import __version__
+from tests.conftest import mlops_bin
+from tests.core.tpl import BASIC, make_template
+
+
+def test_version_fast_path_and_typer_path(mlops: Any, cli: Any) -> None:
+    proc = mlops("--version")
+    assert (proc.exit_code, proc.stdout) == (0, f"mlops {__version__}\n")
+    assert cli("-q", "--version").stdout == f"mlops {__version__}\n"
+
+
+def test_help_carries_an_example(cli: Any) -> None:
+    for args in (
+        ["--help"],
+        ["init", "--help"],
+        ["templates", "list", "--help"],
+        ["config", "check", "--help"],
+        ["config", "schema", "--help"],
+    ):
+        out = cli(*args)
+        assert out.exit_code == 0
+        assert "Example" in out.stdout, args
+
+
+def test_usage_error_is_exit_2(cli: Any) -> None:
+    assert cli("init", "--no-such-flag").exit_code == 2
+    assert cli("nope").exit_code == 2
+
+
+def test_outside_a_project_is_exit_3(cli: Any, tmp_path: Path) -> None:
+    out = cli("-C", str(tmp_path), "config", "check")
+    assert out.exit_code == 3
+    assert (
+        f"not an mlops project (no mlops.yaml in {tmp_path.resolve()} or any parent)" in out.stderr
+    )
+    assert out.stdout == ""
+
+
+def test_json_error_document(cli: Any, tmp_path: Path) -> None:
+    out = cli("-C", str(tmp_path), "config", "check", "--json")
+    assert out.exit_code == 3
+    doc = json.loads(out.stdout)
+    assert doc["schema_version"] == 1
+    assert doc["error"]["exit_code"] == 3
+    assert doc["error"]["kind"] == "not_a_project"
+
+
+def test_config_check_valid_and_invalid(cli: Any, tmp_path: Path) -> None:
+    (tmp_path / "mlops.yaml").write_text("project: demo\n")
+    ok = cli("-C", str(tmp_path), "config", "check", "--json")
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["valid"] is True
+    (tmp_path / "mlops.yaml").write_text("project: demo\nstagse: [dev]\n")
+    bad = cli("-C", str(tmp_path), "config", "check")
+    assert bad.exit_code == 3
+    assert "mlops.yaml:2:1: stagse: unknown key; did you mean 'stages'?" in bad.stderr
+
+
+def test_config_schema_is_json_schema(cli: Any) -> None:
+    out = cli("config", "schema")
+    schema = json.loads(out.stdout)
+    assert schema["title"] == "mlops.yaml"
+    assert "project" in schema["required"]
+
+
+def test_templates_list(cli: Any) -> None:
+    doc = cli("templates", "list", "--json").json()
+    names = {t["name"]: t for t in doc["templates"]}
+    assert {"sklearn-classifier", "minimal"} <= set(names)
+    assert names["sklearn-classifier"]["version"]
+    text = cli("templates", "list").stdout
+    assert "sklearn-classifier" in text and "minimal" in text
+
+
+def test_internal_error_is_exit_70_with_log(
+    cli: Any, monkeypatch: pytest.MonkeyPatch, isolated_env: Path
+) -> None:
+    import mlops_cli.core.templates as templates
+
+    def boom() -> None:
+        raise ZeroDivisionError("secret-token-123 must not matter")
+
+    monkeypatch.setattr(templates, "list_templates", boom)
+    out = cli("templates", "list")
+    assert out.exit_code == 70
+    assert "internal error: ZeroDivisionError" in out.stderr
+    logs = list((isolated_env / ".cache/mlops/logs").glob("crash-*.log"))
+    assert len(logs) == 1
+    assert "Traceback" in logs[0].read_text()
+    assert str(logs[0]) in out.stderr
+
+
+def test_init_json_and_dry_run(cli: Any, tmp_path: Path) -> None:
+    tpl = make_template(tmp_path / "tpl", BASIC)
+    out = cli(
+        "-C",
+        str(tmp_path),
+        "init",
+        "other",
+        "--template",
+        str(tpl),
+        "--set",
+        "project_name=foo",
+        "--dry-run",
+        "--json",
+    )
+    assert out.exit_code == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["result"]["dry_run"] is True
+    assert {f["path"] for f in doc["result"]["files"]} >= {"mlops.yaml", "src/foo/__init__.py"}
+    assert not (tmp_path / "other").exists()
+
+
+def test_init_conflict_exit_3_files_identical(cli: Any, tmp_path: Path) -> None:
+    tpl = make_template(tmp_path / "tpl", BASIC)
+    dest = tmp_path / "p"
+    dest.mkdir()
+    (dest / "README.md").write_bytes(b"mine\r\n\x00")
+    out = cli("-C", str(tmp_path), "init", "p", "-t", str(tpl))
+    assert out.exit_code == 3
+    assert "README.md" in out.stderr and "--overwrite" in out.stderr
+    assert (dest / "README.md").read_bytes() == b"mine\r\n\x00"
+    assert [p.name for p in dest.iterdir()] == ["README.md"]
+
+
+def test_init_hostile_template_exit_4_nothing_written(cli: Any, tmp_path: Path) -> None:
+    tpl = make_template(
+        tmp_path / "tpl", {**BASIC, "z.txt.jinja": "{{ ''.__class__.__mro__[1].__subclasses__() }}"}
+    )
+    out = cli("-C", str(tmp_path), "init", "p", "-t", str(tpl))
+    assert out.exit_code == 4, out.stderr
+    assert not (tmp_path / "p").exists()
+
+
+def test_bad_set_syntax(cli: Any, tmp_path: Path) -> None:
+    tpl = make_template(tmp_path / "tpl", BASIC)
+    assert cli("-C", str(tmp_path), "init", "p", "-t", str(tpl), "--set", "oops").exit_code == 2
+
+
+def test_ctrl_c_during_init_removes_the_project(tmp_path: Path) -> None:
+    tpl = make_template(tmp_path / "tpl", BASIC)
+    dest = tmp_path / "p"
+    proc = subprocess.Popen(
+        [*mlops_bin(), "init", str(dest), "-t", str(tpl)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=os.environ.copy(),
+    )
+    # .git appears after the files are written and before DVC is set up: interrupt there.
+    deadline = time.monotonic() + 30
+    while not (dest / ".git").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert proc.poll() is None, "init finished before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert not dest.exists()

@@ -1,0 +1,129 @@
+"""Isolation for every test: a temp HOME, plain output, a git identity, no analytics.
+
+Modelled on pre-commit's and hatch's fixtures: a test that writes into the real home
+directory fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REAL_HOME = Path(os.path.expanduser("~"))
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _home_snapshot() -> set[str]:
+    names: set[str] = set()
+    for sub in ("", ".cache", ".config", ".local/state"):
+        folder = REAL_HOME / sub
+        if folder.is_dir():
+            names.update(f"{sub}/{n}" for n in os.listdir(folder))
+    return names
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("home")
+    gitconfig = home / ".gitconfig"
+    gitconfig.write_text("[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n")
+    env = {
+        "HOME": str(home),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_STATE_HOME": str(home / ".local/state"),
+        "NO_COLOR": "1",
+        "COLUMNS": "80",
+        "TERM": "dumb",
+        "GIT_AUTHOR_NAME": "Test Author",
+        "GIT_AUTHOR_EMAIL": "author@example.com",
+        "GIT_COMMITTER_NAME": "Test Author",
+        "GIT_COMMITTER_EMAIL": "author@example.com",
+        "GIT_CONFIG_GLOBAL": str(gitconfig),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "DVC_NO_ANALYTICS": "1",
+        "MLOPS_LOCK_TIMEOUT": "1",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("MLOPS_LOG_DIR", raising=False)
+    before = _home_snapshot()
+    yield home
+    appeared = _home_snapshot() - before
+    ours = {n for n in appeared if "mlops" in n}
+    assert not ours, f"a test wrote into the real home directory: {sorted(ours)}"
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def cli() -> Any:
+    """Run the CLI in-process (typer's CliRunner), stdout and stderr kept apart."""
+    from typer.testing import CliRunner
+
+    from mlops_cli.cli.app import app
+
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None) -> Run:
+        result = runner.invoke(app, list(args), input=input, catch_exceptions=False)
+        return Run(result.exit_code, result.stdout, result.stderr)
+
+    return invoke
+
+
+def mlops_bin() -> list[str]:
+    """The installed entry point when there is one beside this interpreter."""
+    candidate = Path(sys.executable).with_name("mlops")
+    return [str(candidate)] if candidate.exists() else [sys.executable, "-m", "mlops_cli"]
+
+
+@pytest.fixture
+def mlops() -> Any:
+    """Run `mlops` as a real subprocess, the way a user or a hook does."""
+
+    def run(*args: str, cwd: Path | None = None, timeout: float = 600, **kw: Any) -> Run:
+        proc = subprocess.run(
+            [*mlops_bin(), *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            **kw,
+        )
+        return Run(proc.returncode, proc.stdout, proc.stderr)
+
+    return run
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    """Every file under root with its bytes, to prove nothing changed."""
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+def have(tool: str) -> bool:
+    return shutil.which(tool) is not None
