@@ -19,6 +19,14 @@ from typing import Any
 import pytest
 
 REAL_HOME = Path(os.path.expanduser("~"))
+
+# Fixtures for real services (sshd, Docker, registries) live one module each in
+# tests/plugins/, so each capability brings its own without touching this file.
+pytest_plugins = sorted(
+    f"tests.plugins.{p.stem}"
+    for p in (Path(__file__).parent / "plugins").glob("*.py")
+    if p.stem != "__init__"
+)
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -54,6 +62,8 @@ def isolated_env(
         "GIT_CONFIG_NOSYSTEM": "1",
         "DVC_NO_ANALYTICS": "1",
         "MLOPS_LOCK_TIMEOUT": "1",
+        # As in an activated venv: `dvc repro` runs `python` and `mlops` from PATH.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -127,3 +137,18 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
 
 def have(tool: str) -> bool:
     return shutil.which(tool) is not None
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI (MLOPS_REQUIRE_ALL=1) a skipped test is a failed run: its service was missing."""
+    if os.environ.get("MLOPS_REQUIRE_ALL") != "1":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        if reporter:
+            reporter.write_line(
+                f"MLOPS_REQUIRE_ALL=1: {len(skipped)} test(s) skipped; every test must run in CI",
+                red=True,
+            )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

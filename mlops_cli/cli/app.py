@@ -121,6 +121,10 @@ def root(
 app.command("init")(init_cmd.init)
 app.add_typer(templates_cmd.app, name="templates")
 app.add_typer(config_cmd.app, name="config")
+# -- data, schema, validate (issue 3) --
+# -- model, test (issue 4) --
+# -- image, serve (issue 5) --
+# -- status, doctor, template update (issue 6) --
 
 
 def run() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,19 +13,46 @@ from mlops_cli.core.errors import ExternalToolError
 from mlops_cli.core.progress import NullReporter, Reporter
 
 
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 @contextlib.contextmanager
 def _quiet_dvc(reporter: Reporter) -> Iterator[None]:
-    """DVC as a library prints to stdout; keep stdout clean (it may carry --json)."""
+    """DVC as a library logs and prints to stdout; keep stdout clean (it may carry --json).
+
+    Its messages go to the reporter instead: warnings as warnings, the rest as detail.
+    """
     # mlops drives DVC on the user's behalf: it must not send usage analytics for them.
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    logger = logging.getLogger("dvc")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    collect = _Collect()
+    logger.handlers = [collect]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
     buf = io.StringIO()
     try:
         with contextlib.redirect_stdout(buf):
             yield
     finally:
-        for line in buf.getvalue().splitlines():
-            if line.strip():
-                reporter.detail(f"dvc: {line.strip()}")
+        logger.handlers, level, logger.propagate = saved[0], saved[1], saved[2]
+        logger.setLevel(level)
+        lines = [(r.levelno, r.getMessage()) for r in collect.records]
+        lines += [(logging.INFO, line) for line in buf.getvalue().splitlines()]
+        for levelno, text in lines:
+            for line in text.strip().splitlines():
+                if not line.strip():
+                    continue
+                if levelno >= logging.WARNING:
+                    reporter.warn(f"dvc: {line.strip()}")
+                else:
+                    reporter.detail(f"dvc: {line.strip()}")
 
 
 def _dvc_error(action: str, exc: Exception) -> ExternalToolError:

@@ -1,0 +1,38 @@
+# One entry point for people and CI. Everything installs into .venv on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+
+.PHONY: setup services demo test lint bench docs clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: setup                    ## scaffold the demo project in a temp folder and train it
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
+
+services:                      ## install (as root) and start sshd, dockerd, registries for the tests
+	@if [ "$$(id -u)" = 0 ]; then bash scripts/services.sh; \
+	else echo "not root: services not started; tests that need them will skip"; fi
+
+test: setup lint services      ## the whole test suite (what .ci/run calls)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: setup                   ## every benchmark, each beside its anchor measured in the same run
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/run_all.py
+
+docs: setup                    ## regenerate the reference parts of docs/
+	$(BIN)/python -m mlops_cli.cli.reference
+
+clean:
+	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache
