@@ -90,7 +90,8 @@ def init(
         return
     st.success(f"created {dest} from template {tpl.name} {tpl.version}")
     if result.commit:
-        st.info(f"  first commit {result.commit[:10]}; next: cd {directory} && dvc repro")
+        nxt = f"cd {directory} && dvc repro" if (dest / "dvc.yaml").exists() else f"cd {directory}"
+        st.info(f"  first commit {result.commit[:10]}; next: {nxt}")
 
 
 def _parse_sets(items: list[str]) -> dict[str, str]:
