@@ -63,7 +63,9 @@ def write_crash_log(exc: BaseException) -> Path:
     path = folder / f"crash-{stamp}-{os.getpid()}.log"
     # format_exception never renders frame locals, so no credential can leak from them.
     lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
-    header = f"mlops {__version__}, python {sys.version.split()[0]}, argv {sys.argv[1:]}\n"
+    # Only the command words: option values may carry secrets (a token, a URL with a password).
+    words = [a for a in sys.argv[1:3] if not a.startswith("-")]
+    header = f"mlops {__version__}, python {sys.version.split()[0]}, command {words}\n"
     path.write_text(header + "".join(lines), encoding="utf-8")
     return path
 
@@ -119,7 +121,8 @@ def root(
 
 
 app.command("init")(init_cmd.init)
-app.add_typer(templates_cmd.app, name="templates")
+app.add_typer(templates_cmd.app, name="template")
+app.add_typer(templates_cmd.app, name="templates", hidden=True)  # `mlops templates list`
 app.add_typer(config_cmd.app, name="config")
 # -- data, schema, validate (issue 3) --
 # -- model, test (issue 4) --

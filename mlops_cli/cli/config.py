@@ -10,7 +10,10 @@ import typer
 
 from mlops_cli.cli.options import JsonOption, state
 
-app = typer.Typer(no_args_is_help=True, help="The project file mlops.yaml.")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="The project file mlops.yaml.\n\nExample: mlops config check --json",
+)
 
 
 @app.command("check")
@@ -20,7 +23,7 @@ def check(
         list[Path] | None,
         typer.Argument(
             help="Files to check (default: the project's mlops.yaml).",
-            metavar="FILE...",
+            metavar="FILE",
             show_default=False,
         ),
     ] = None,

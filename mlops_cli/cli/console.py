@@ -86,6 +86,7 @@ class State:
                         "message": exc.message,
                         "hint": exc.hint,
                         "problems": getattr(exc, "problems", [exc.message]),
+                        "paths": getattr(exc, "paths", []),
                     }
                 },
             )

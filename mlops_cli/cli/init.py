@@ -66,7 +66,7 @@ def init(
     dest = (st.cwd / directory).absolute()
     tpl = resolve_template(template, cwd=st.cwd)
     ask = None if (defaults or json_output or not stdin_is_interactive()) else _prompt
-    answers = resolve_answers(tpl, _parse_sets(set_ or []), dest_name=dest.name, ask=ask)
+    answers = resolve_answers(tpl, parse_sets(set_ or []), dest_name=dest.name, ask=ask)
     result = init_project(
         dest,
         tpl,
@@ -94,7 +94,7 @@ def init(
         st.info(f"  first commit {result.commit[:10]}; next: {nxt}")
 
 
-def _parse_sets(items: list[str]) -> dict[str, str]:
+def parse_sets(items: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in items:
         name, sep, value = item.partition("=")

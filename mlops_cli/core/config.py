@@ -39,14 +39,14 @@ class Dataset(_Strict):
         alias="schema",
         description="pandera YAML schema file that the data must satisfy.",
     )
-    description: str | None = None
+    description: str | None = Field(default=None, description="Free text for people.")
 
 
 class Bound(_Strict):
     """A metric bound: `min` for scores (accuracy), `max` for errors (rmse)."""
 
-    min: float | None = None
-    max: float | None = None
+    min: float | None = Field(default=None, description="Lowest allowed value.")
+    max: float | None = Field(default=None, description="Highest allowed value.")
 
     @model_validator(mode="after")
     def _one_side(self) -> Bound:
@@ -81,8 +81,10 @@ class SliceTest(_Strict):
 
 
 class InvarianceTest(_Strict):
-    column: str
-    perturbation: Literal["noise", "shuffle", "constant"] = "noise"
+    column: str = Field(description="Feature to perturb.")
+    perturbation: Literal["noise", "shuffle", "constant"] = Field(
+        default="noise", description="noise: add scaled noise; shuffle: permute; constant: mean."
+    )
     scale: float = Field(default=0.01, ge=0, description="Noise as a fraction of the column std.")
     max_changed: float = Field(
         default=0.01, ge=0, le=1, description="Largest allowed fraction of changed predictions."
@@ -90,17 +92,19 @@ class InvarianceTest(_Strict):
 
 
 class LatencyTest(_Strict):
-    p50_ms: float | None = Field(default=None, gt=0)
-    p95_ms: float | None = Field(default=None, gt=0)
-    batch_sizes: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [1, 100])
-    runs: int = Field(default=50, ge=1)
+    p50_ms: float | None = Field(default=None, gt=0, description="Median latency bound (ms).")
+    p95_ms: float | None = Field(default=None, gt=0, description="95th percentile bound (ms).")
+    batch_sizes: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: [1, 100], description="Rows per predict call, each timed."
+    )
+    runs: int = Field(default=50, ge=1, description="Timed predictions per batch size.")
 
 
 class OutputContract(_Strict):
     classes: list[int | str] | None = Field(
         default=None, description="Predicted labels must be among these."
     )
-    no_nan: bool = True
+    no_nan: bool = Field(default=True, description="Predictions must not contain NaN.")
 
 
 class ModelTests(_Strict):
@@ -115,8 +119,13 @@ class ModelTests(_Strict):
 
 class Model(_Strict):
     path: RelPath = Field(description="The model artifact, relative to the project root.")
-    format: Literal["skops", "joblib", "pickle"] = "skops"
-    task: Literal["classification", "regression"] = "classification"
+    format: Literal["skops", "joblib", "pickle"] = Field(
+        default="skops",
+        description="Serialization: skops (safe, default); joblib/pickle load only when trusted.",
+    )
+    task: Literal["classification", "regression"] = Field(
+        default="classification", description="Decides which metrics and checks apply."
+    )
     target: str = Field(description="Name of the label column in the data sets.")
     train_data: list[Name] = Field(default_factory=list, description="Data sets it trains on.")
     test_data: Name | None = Field(default=None, description="Data set `mlops test` uses.")
@@ -135,7 +144,7 @@ class Image(_Strict):
     name: Name | None = Field(default=None, description="Image repository name.")
     registry: str | None = Field(default=None, description="e.g. localhost:5000 or ghcr.io/org")
     base: str = Field(default="python:3.11-slim", description="Base image; pin it by digest.")
-    port: int = Field(default=8080, ge=1, le=65535)
+    port: int = Field(default=8080, ge=1, le=65535, description="Port the server listens on.")
     dockerfile: RelPath | None = Field(
         default=None, description="A project Dockerfile template used instead of the built-in one."
     )
@@ -189,6 +198,19 @@ class ProjectConfig(_Strict):
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of `mlops.yaml` (for editors and `docs/mlops.schema.json`)."""
-    schema = ProjectConfig.model_json_schema(by_alias=True)
+    from pydantic.json_schema import GenerateJsonSchema
+
+    class WithFactoryDefaults(GenerateJsonSchema):
+        """pydantic leaves `default_factory` defaults out; editors and docs need them."""
+
+        def default_schema(self, schema: Any) -> Any:
+            factory = schema.get("default_factory")
+            if "default" not in schema and factory is not None:
+                takes_data = schema.get("default_factory_takes_data", False)
+                if not takes_data:
+                    schema = {**schema, "default": factory()}
+            return super().default_schema(schema)
+
+    schema = ProjectConfig.model_json_schema(by_alias=True, schema_generator=WithFactoryDefaults)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema

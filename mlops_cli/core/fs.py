@@ -29,6 +29,28 @@ _POLL_SECONDS = 0.05
 _MAX_HOLDER_BYTES = 64 * 1024
 
 
+STATE_DIR = ".mlops"
+_STATE_IGNORE = (
+    "# Written by mlops: local state (lock, caches) that is never committed.\n"
+    "# Version records under models/ are committed.\n"
+    "/lock\n/cache/\n/.gitignore\n"
+)
+
+
+def ensure_state_dir(root: Path) -> Path:
+    """`<root>/.mlops`, with a self-ignoring .gitignore for the local state in it.
+
+    Like `.pytest_cache/.gitignore`: git status stays clean in any repository, whatever the
+    project's own .gitignore says, while `.mlops/models/` records stay committable.
+    """
+    state = Path(root) / STATE_DIR
+    state.mkdir(exist_ok=True)
+    ignore = state / ".gitignore"
+    if not ignore.exists():
+        atomic_write_text(ignore, _STATE_IGNORE)
+    return state
+
+
 def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
     """Replace `path` with `data`: readers see the old content or the new, never a mix.
 
@@ -151,7 +173,7 @@ class RepoLock:
         if self._key is not None:
             raise RuntimeError(f"this RepoLock already holds {self.path}")
         try:
-            self.path.parent.mkdir(exist_ok=True)
+            ensure_state_dir(self.path.parent.parent)
             key = self.path.resolve()
         except OSError as exc:
             raise InputError(f"cannot create the repo lock {self.path}: {exc.strerror}") from exc

@@ -53,16 +53,19 @@ def require_identity(path: Path) -> None:
             )
 
 
-def init_and_commit(root: Path, message: str) -> str:
-    """`git init` (unless `root` is a work tree already), stage everything, commit.
-
-    Returns the new commit's sha.
+def init_and_commit(root: Path, message: str, paths: list[str] | None = None) -> str:
+    """`git init` (unless `root` is a work tree already), stage `paths` (all when None),
+    commit. Returns the new commit's sha.
     """
     import git
 
     try:
         repo = git.Repo(root) if (root / ".git").exists() else git.Repo.init(root)
-        repo.git.add(A=True)
+        if paths is None:
+            repo.git.add(A=True)
+        else:
+            existing = [p for p in paths if (root / p).exists()]
+            repo.git.add("--", *existing)
         repo.git.commit(m=message, no_verify=True)
         return str(repo.head.commit.hexsha)
     except git.GitCommandError as exc:

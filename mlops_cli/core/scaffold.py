@@ -62,16 +62,9 @@ def init_project(
     dest = dest.absolute()
     if dest.exists() and not dest.is_dir():
         raise InputError(f"{dest} exists and is not a folder")
-    context = {
-        **answers,
-        "mlops_version": __version__,
-        "template_name": template.name,
-        "template_version": template.version,
-        "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
-    }
+    context = render_context(template, answers)
     reporter.step(f"rendering template {template.name} {template.version}")
-    files = render_files(template.root, context)
-    files = _with_template_record(files, template, answers)
+    files = render_project(template, answers)
     exports = [
         (render_string(e.sklearn, context), _safe_rel(e.path)) for e in template.spec.exports
     ]
@@ -79,6 +72,11 @@ def init_project(
 
     actions = [_plan(dest, f) for f in files]
     conflicts = [a.path for a in actions if a.action == "conflict"]
+    # Exported data and an existing project count as conflicts too: a second `init` over a
+    # project must not silently re-export its data or commit the user's pending work.
+    conflicts += [rel for _, rel in exports if (dest / rel).exists()]
+    if (dest / CONFIG_FILE).exists() and CONFIG_FILE not in conflicts:
+        conflicts.append(CONFIG_FILE)
     if conflicts and not overwrite:
         shown = ", ".join(conflicts[:5]) + (
             f" and {len(conflicts) - 5} more" if len(conflicts) > 5 else ""
@@ -128,13 +126,40 @@ def init_project(
                 reporter.step(f"dvc add {' '.join(tracked)}")
                 dvcrepo.add(dest, tracked, reporter)
             reporter.step("first commit")
+            # Only what init made: files already in the folder are the user's to commit.
+            made = [f.rel for f in files] + [rel for _, rel in exports]
+            made += [".dvc", ".dvcignore"]
+            for rel in tracked:
+                made += [f"{rel}.dvc", str(PurePosixPath(rel).parent / ".gitignore")]
             commit = gitrepo.init_and_commit(
-                dest, f"Scaffold from mlops template {template.name} {template.version}"
+                dest, f"Scaffold from mlops template {template.name} {template.version}", made
             )
     except BaseException:
         tx.rollback()
         raise
     return InitResult(**{**result.__dict__, "commit": commit})
+
+
+def render_context(template: Template, answers: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **answers,
+        "mlops_version": __version__,
+        "template_name": template.name,
+        "template_version": template.version,
+        "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
+    }
+
+
+def render_project(
+    template: Template, answers: dict[str, Any], *, ref: str | None = None
+) -> list[RenderedFile]:
+    """Every file the template makes for these answers, `mlops.yaml` with its record.
+
+    `ref` overrides where the record says the template lives (an old version rendered from
+    a temporary checkout must still record the template's real location).
+    """
+    files = render_files(template.root, render_context(template, answers))
+    return _with_template_record(files, template, answers, ref or template.ref)
 
 
 def _git_preflight(dest: Path) -> None:
@@ -148,12 +173,10 @@ def _git_preflight(dest: Path) -> None:
 
 
 def _with_template_record(
-    files: list[RenderedFile], template: Template, answers: dict[str, Any]
+    files: list[RenderedFile], template: Template, answers: dict[str, Any], ref: str
 ) -> list[RenderedFile]:
     """Append the `template:` record to the rendered `mlops.yaml` and validate the result."""
-    record = dump_yaml(
-        {"template": {"name": template.ref, "version": template.version, "answers": answers}}
-    )
+    record = dump_yaml({"template": {"name": ref, "version": template.version, "answers": answers}})
     block = "\n# Written by `mlops init`: the template update merges from this.\n" + record
     out: list[RenderedFile] = []
     found = False

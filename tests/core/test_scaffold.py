@@ -135,3 +135,25 @@ def test_missing_git_identity_fails_before_writing(tmp_path: Path, tiny, monkeyp
     with pytest.raises(InputError, match=r"git user\.name is not set"):
         init_project(dest, tiny, answers(tiny, dest))
     assert not dest.exists()
+
+
+def test_second_init_over_a_project_is_a_conflict(tmp_path: Path, tiny) -> None:  # type: ignore[no-untyped-def]
+    dest = tmp_path / "proj"
+    init_project(dest, tiny, answers(tiny, dest))
+    (dest / "notes.txt").write_text("pending work\n")
+    before = tree_bytes(dest)
+    with pytest.raises(ConflictError) as info:
+        init_project(dest, tiny, answers(tiny, dest))
+    assert "mlops.yaml" in info.value.paths
+    assert tree_bytes(dest) == before
+    assert len(git(dest, "log", "--format=%H").split()) == 1
+
+
+def test_first_commit_holds_only_what_init_made(tmp_path: Path, tiny) -> None:  # type: ignore[no-untyped-def]
+    dest = tmp_path / "proj"
+    dest.mkdir()
+    (dest / "notes.txt").write_text("mine, not for the scaffold commit\n")
+    init_project(dest, tiny, answers(tiny, dest))
+    committed = git(dest, "ls-files").split()
+    assert "notes.txt" not in committed and "README.md" in committed
+    assert "?? notes.txt" in git(dest, "status", "--porcelain")
