@@ -80,7 +80,7 @@ def outcomes(result: Any) -> dict[str, str]:
 
 
 def test_update_merges_keeps_edits_and_marks_conflicts(edited_project: tuple[Path, Path]) -> None:
-    repo, dest = edited_project
+    _repo, dest = edited_project
     result = update_project(open_project(dest))
     assert result.base_source.startswith("git tag v1.0.0")
     assert outcomes(result) == {
@@ -127,8 +127,9 @@ def test_dirty_tree_is_refused(edited_project: tuple[Path, Path]) -> None:
     assert tree_bytes(dest) == before
 
 
-def test_without_tags_the_scaffold_commit_is_the_base(edited_project: tuple[Path, Path],
-                                                      tmp_path: Path) -> None:
+def test_without_tags_the_scaffold_commit_is_the_base(
+    edited_project: tuple[Path, Path], tmp_path: Path
+) -> None:
     repo, dest = edited_project
     untagged = tmp_path / "untagged"
     shutil.copytree(repo, untagged, ignore=shutil.ignore_patterns(".git"))
