@@ -131,10 +131,35 @@ def _decode(raw: bytes, source: str) -> str:
         ) from None
 
 
+MAX_DEPTH = 64
+
+
+class _DepthLimitedLoader(yaml.SafeLoader):
+    """Refuses nesting deeper than MAX_DEPTH while scanning, before the recursive composer
+    would spend seconds climbing towards a RecursionError on `[[[[...`."""
+
+    source = "<yaml>"
+
+    def _too_deep(self) -> ConfigError:
+        mark = self.get_mark()
+        return ConfigError(f"{_at(self.source, mark)}: nested more than {MAX_DEPTH} levels deep")
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        if self.flow_level >= MAX_DEPTH:
+            raise self._too_deep()
+        super().fetch_flow_collection_start(TokenClass)
+
+    def add_indent(self, column: int) -> bool:
+        if len(self.indents) >= MAX_DEPTH:
+            raise self._too_deep()
+        return bool(super().add_indent(column))
+
+
 def _compose(text: str, source: str) -> Node | None:
     loader: yaml.SafeLoader | None = None
     try:
-        loader = yaml.SafeLoader(text)  # its reader rejects control characters right here
+        loader = _DepthLimitedLoader(text)  # its reader rejects control characters right here
+        loader.source = source
         if not loader.check_node():
             return None
         node = loader.get_node()

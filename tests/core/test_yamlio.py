@@ -205,3 +205,18 @@ def test_write_yaml_round_trips_atomically_with_header(tmp_path: Path) -> None:
     assert text.startswith("# Written by mlops model register.\n# Do not edit.\nmodel: churn\n")
     assert load_yaml(path).data == data
     assert [p.name for p in path.parent.iterdir()] == ["v1.0.0.yaml"]
+
+
+def test_deep_nesting_is_refused_at_once() -> None:
+    import time
+
+    from mlops_cli.core.yamlio import parse_yaml
+
+    for raw in (
+        b"project: " + b"[" * 100_000,
+        b"a:\n" + b"".join(b" " * i + b"k:\n" for i in range(1, 300)),
+    ):
+        start = time.monotonic()
+        with pytest.raises(ConfigError, match="nested more than 64 levels deep"):
+            parse_yaml(raw, "deep.yaml")
+        assert time.monotonic() - start < 0.5
