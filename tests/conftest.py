@@ -51,6 +51,7 @@ def isolated_env(
         "XDG_CACHE_HOME": str(home / ".cache"),
         "XDG_CONFIG_HOME": str(home / ".config"),
         "XDG_STATE_HOME": str(home / ".local/state"),
+        "XDG_DATA_HOME": str(home / ".local/share"),
         "NO_COLOR": "1",
         "COLUMNS": "80",
         "TERM": "dumb",

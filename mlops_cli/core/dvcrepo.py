@@ -87,3 +87,21 @@ def add(root: Path, targets: list[str], reporter: Reporter | None = None) -> Non
                 repo.add([str(root / t) for t in targets])
         except DvcException as exc:
             raise _dvc_error("add", exc) from None
+
+
+def add_remote(
+    root: Path, name: str, url: str, *, default: bool = True, reporter: Reporter | None = None
+) -> None:
+    """`dvc remote add [-d] NAME URL` into the committed `.dvc/config`."""
+    from dvc.config import Config
+    from dvc.exceptions import DvcException
+
+    with _quiet_dvc(reporter or NullReporter()):
+        try:
+            config = Config(dvc_dir=str(root / ".dvc"))
+            with config.edit("repo") as conf:
+                conf["remote"][name] = {"url": url}
+                if default:
+                    conf["core"]["remote"] = name
+        except DvcException as exc:
+            raise _dvc_error("remote add", exc) from None

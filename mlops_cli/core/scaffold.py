@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from mlops_cli import __version__
-from mlops_cli.core import dvcrepo, gitrepo
+from mlops_cli.core import dvcdata, dvcrepo, gitrepo
 from mlops_cli.core.config import CONFIG_FILE
 from mlops_cli.core.errors import ConflictError, InputError, UnsafeError
 from mlops_cli.core.fs import atomic_write_bytes
@@ -65,6 +65,7 @@ def init_project(
     context = render_context(template, answers)
     reporter.step(f"rendering template {template.name} {template.version}")
     files = render_project(template, answers)
+    files, remote = _with_default_remote(files) if git else (files, None)
     exports = [
         (render_string(e.sklearn, context), _safe_rel(e.path)) for e in template.spec.exports
     ]
@@ -122,12 +123,16 @@ def init_project(
             gitrepo.init(dest)
             reporter.step("dvc init")
             dvcrepo.init(dest, reporter)
+            if remote is not None:
+                reporter.step(f"dvc remote add -d {remote.name} {remote.url}")
+                dvcrepo.add_remote(dest, remote.name, remote.url, reporter=reporter)
             if tracked:
                 reporter.step(f"dvc add {' '.join(tracked)}")
                 dvcrepo.add(dest, tracked, reporter)
             reporter.step("first commit")
             # Only what init made: files already in the folder are the user's to commit.
-            made = [f.rel for f in files] + [rel for _, rel in exports]
+            # (an exported file that DVC tracks is git-ignored: its .dvc file is committed)
+            made = [f.rel for f in files] + [rel for _, rel in exports if rel not in tracked]
             made += [".dvc", ".dvcignore"]
             for rel in tracked:
                 made += [f"{rel}.dvc", str(PurePosixPath(rel).parent / ".gitignore")]
@@ -196,6 +201,24 @@ def _with_template_record(
         raise InputError("the template's mlops.yaml must not set `template:` itself")
     validate_config(data)
     return out
+
+
+def _with_default_remote(
+    files: list[RenderedFile],
+) -> tuple[list[RenderedFile], dvcdata.DefaultRemote | None]:
+    """Name the local folder remote that init configures in mlops.yaml (docs/data.md)."""
+    out: list[RenderedFile] = []
+    remote = None
+    for f in files:
+        if f.rel == CONFIG_FILE:
+            text = f.content.decode("utf-8")
+            project = validate_config(parse_yaml(f.content, CONFIG_FILE)).project
+            remote = dvcdata.default_remote(text, project)
+            if remote is not None:
+                text = dvcdata.with_remote_setting(text, remote.name)
+                f = RenderedFile(f.rel, text.encode("utf-8"), f.mode)
+        out.append(f)
+    return out, remote
 
 
 def _safe_rel(rel: str) -> str:

@@ -1,0 +1,236 @@
+"""`mlops data ...`: data sets versioned by DVC, schema-checked before they are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from mlops_cli.cli.console import CliReporter, State, escape
+from mlops_cli.cli.options import JsonOption, state
+
+if TYPE_CHECKING:
+    from mlops_cli.core.project import Project
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help=(
+        "Data sets: version them with DVC (schema-checked first), push, pull, status.\n\n"
+        "Example: mlops data add data/raw/customers.csv --dataset customers"
+    ),
+)
+
+RemoteOption = Annotated[
+    str | None,
+    typer.Option(
+        "--remote", "-r", metavar="NAME", help="DVC remote (default: `remote` in mlops.yaml)."
+    ),
+]
+
+
+def _project(st: State) -> Project:
+    from mlops_cli.core.project import open_project
+
+    return open_project(st.cwd)
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    path: Annotated[
+        Path, typer.Argument(help="Data file or folder.", metavar="PATH", show_default=False)
+    ],
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            "--dataset", "-d", metavar="NAME", help="Data set name (default: from the path)."
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Version it even when it breaks its schema.")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Validate data against its schema, then version it with DVC and stage it in git.
+
+    The schema is the data set's `schema` in mlops.yaml (for a new data set,
+    schemas/NAME.yaml when it exists). Exit 1 with the report when the data breaks it,
+    unless --force. Then: `dvc add`, `git add` of the .dvc file and .gitignore, and the
+    data set declared in mlops.yaml.
+
+    Example:
+
+      mlops data add data/raw/customers.csv --dataset customers
+    """
+    from mlops_cli.core.data import add as add_data
+
+    st = state(ctx, json_output)
+    result = add_data(_project(st), st.cwd / path, dataset, force=force, reporter=CliReporter(st))
+    if st.json:
+        st.emit("data add", {"result": result})
+        return
+    what = "versioned" if result.changed else "already versioned"
+    st.success(
+        f"{escape(result.dataset)}: {escape(result.path)} {what}"
+        f" (md5 {result.md5[:12]}, {_size(result.size)})"
+    )
+    if result.validated is None:
+        st.info(f"  not validated: no schema (write one with `mlops schema infer {result.path}`)")
+    if result.declared:
+        st.info(f"  declared data set {escape(result.dataset)} in mlops.yaml")
+    st.info(f"  staged {escape(', '.join(result.staged))}; next: git commit && mlops data push")
+
+
+@app.command("push")
+def push(ctx: typer.Context, remote: RemoteOption = None, json_output: JsonOption = False) -> None:
+    """Upload the data the workspace references to the DVC remote.
+
+    Example:
+
+      mlops data push --remote storage
+    """
+    from mlops_cli.core.data import push as push_data
+
+    st = state(ctx, json_output)
+    result = push_data(_project(st), remote, reporter=CliReporter(st))
+    if st.json:
+        st.emit("data push", {"result": result})
+        return
+    st.success(f"pushed {result.pushed} object(s) to {escape(result.remote)}")
+
+
+@app.command("pull")
+def pull(ctx: typer.Context, remote: RemoteOption = None, json_output: JsonOption = False) -> None:
+    """Download the data the workspace references, verifying every hash.
+
+    A corrupt object on the remote is discarded and its path left as it was (exit 3).
+
+    Example:
+
+      git clone URL churn && cd churn && mlops data pull
+    """
+    from mlops_cli.core.data import pull as pull_data
+
+    st = state(ctx, json_output)
+    result = pull_data(_project(st), remote, reporter=CliReporter(st))
+    if st.json:
+        st.emit("data pull", {"result": result})
+        return
+    changed = [*result.added, *result.modified]
+    st.success(
+        f"fetched {result.fetched} object(s) from {escape(result.remote)};"
+        f" checked out {len(changed)} path(s)"
+    )
+    for path in changed:
+        st.info(f"  {escape(path)}")
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    remote_check: Annotated[
+        bool, typer.Option("--remote", help="Also check that the remote has the data.")
+    ] = False,
+    remote: Annotated[
+        str | None,
+        typer.Option("--remote-name", metavar="NAME", help="The remote to check."),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Per data set: is the workspace the version DVC recorded, cached, committed, pushed?
+
+    Does not load DVC unless --remote names a non-local remote.
+
+    Example:
+
+      mlops data status --remote --json
+    """
+    from mlops_cli.core.datastatus import status as data_status
+
+    st = state(ctx, json_output)
+    rows = data_status(_project(st), remote_check, remote_name=remote, reporter=CliReporter(st))
+    if st.json:
+        st.emit("data status", {"datasets": rows})
+        return
+    if not rows:
+        st.info("no data sets declared in mlops.yaml; add one with `mlops data add PATH`")
+        return
+    from rich.table import Table
+
+    columns = ["data set", "path", "state", "cache", "git"]
+    table = Table(*columns, *(["remote"] if remote_check else []), box=None, pad_edge=False)
+    for r in rows:
+        cells = [r.dataset, r.path, r.state, _yes(r.in_cache), r.dvc_file or "-"]
+        if remote_check:
+            cells.append(_yes(r.on_remote))
+        table.add_row(*(escape(c) for c in cells))
+    st.out.print(table)
+    for r in rows:
+        if r.hint:
+            st.info(f"  {escape(r.dataset)}: {escape(r.hint)}")
+
+
+@app.command("check-pushed")
+def check_pushed(
+    ctx: typer.Context,
+    from_ref: Annotated[
+        str | None,
+        typer.Option(
+            "--from-ref",
+            envvar="PRE_COMMIT_FROM_REF",
+            metavar="REV",
+            help="Last commit the git remote has (pre-commit sets it).",
+        ),
+    ] = None,
+    to_ref: Annotated[
+        str | None,
+        typer.Option(
+            "--to-ref",
+            # A new branch pushed whole: pre-commit sets only the local branch.
+            envvar=["PRE_COMMIT_TO_REF", "PRE_COMMIT_LOCAL_BRANCH"],
+            metavar="REV",
+            help="Commit being pushed (default: HEAD).",
+        ),
+    ] = None,
+    remote: RemoteOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Exit 1 when data referenced by the commits being pushed is not on the DVC remote.
+
+    For a pre-push hook: checks every object named by the .dvc files and dvc.lock of the
+    commits in FROM..TO (without FROM: those no remote-tracking branch has).
+
+    Example:
+
+      mlops data check-pushed --from-ref origin/main --to-ref HEAD
+    """
+    from mlops_cli.core.datastatus import check_pushed as check
+
+    st = state(ctx, json_output)
+    result = check(_project(st), from_ref, to_ref, remote=remote, reporter=CliReporter(st))
+    if st.json:
+        st.emit("data check-pushed", {"result": result})
+        return
+    if result.objects:
+        st.success(
+            f"{result.objects} DVC object(s) referenced by {result.commits} commit(s)"
+            f" are on remote {escape(result.remote or '')}"
+        )
+    else:
+        st.success("no DVC data referenced by the commits being pushed")
+
+
+def _yes(value: bool | None) -> str:
+    return "-" if value is None else "yes" if value else "no"
+
+
+def _size(size: int | None) -> str:
+    if size is None:
+        return "size unknown"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"

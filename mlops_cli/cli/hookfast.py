@@ -1,0 +1,116 @@
+"""`mlops validate --hook` on unchanged files, answered before Typer, rich or pydantic load.
+
+pre-commit runs the hook on every commit that touches a data set; when nothing it names has
+changed since it was last validated, the answer is in the cache and the whole process costs
+a few `stat`s and one small YAML parse. Anything unusual (no cache entry, a data file not in
+the workspace, an option this path does not know) falls through to the full command, which
+gives the same output. Also the plain-text rendering of reports, shared with `validate.py`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlops_cli.core.validation import Failure, ValidationReport
+
+
+def plain_lines(reports: list[ValidationReport]) -> list[str]:
+    """One line per report and one per failed check: for logs, hooks and pipes."""
+    lines: list[str] = []
+    for report in reports:
+        label = f"{report.dataset}: {report.path}" if report.dataset else report.path
+        rows = f", {report.rows:,} rows" if report.rows is not None else ""
+        cached = " (cached)" if report.cached else ""
+        if report.passed:
+            lines.append(f"PASS {label}{rows}{cached}")
+            continue
+        checks = len(report.failures)
+        lines.append(f"FAIL {label}{rows}, {checks} failed check(s) of {report.schema}{cached}")
+        lines += [f"  - {failure_text(f)}" for f in report.failures]
+    return lines
+
+
+def failure_text(failure: Failure) -> str:
+    from mlops_cli.core.junit import describe
+
+    return describe(failure)
+
+
+def fast_hook(args: list[str]) -> int | None:
+    """The exit code when every data set the files touch has a cached result, else None."""
+    files = [a for a in args if a != "--hook"]
+    if any(a.startswith("-") for a in files):
+        return None
+    try:
+        reports = _cached_reports(Path.cwd(), files)
+    except (OSError, ValueError):
+        return None
+    if reports is None:
+        return None
+    if reports:
+        sys.stdout.write("\n".join(plain_lines(reports)) + "\n")
+        sys.stdout.flush()
+    return 0 if all(r.passed for r in reports) else 1
+
+
+def _cached_reports(cwd: Path, files: list[str]) -> list[ValidationReport] | None:
+    from mlops_cli.core import hookmap, valcache
+    from mlops_cli.core.validation import cached_report
+
+    root = _find_root(cwd) or (_find_root((cwd / files[0]).parent) if files else None)
+    if root is None:
+        return None
+    config = (root / hookmap.CONFIG_FILE).read_bytes()
+    # Only mlops.yaml bytes that the full command validated (pydantic) are trusted here.
+    if not valcache.config_marker(root, config).exists():
+        return None
+    refs = _dataset_refs(config)
+    if refs is None:
+        return None
+    reports: list[ValidationReport] = []
+    resolved_root = root.resolve()
+    for name in hookmap.datasets_for_files(root, cwd, files, refs):
+        ref = refs[name]
+        data, schema = root / ref.path, root / (ref.schema or "")
+        if not data.resolve().is_relative_to(resolved_root) or not data.is_file():
+            return None
+        report = cached_report(root, data, schema, dataset=name)
+        if report is None:
+            return None
+        reports.append(report)
+    return reports
+
+
+def _find_root(start: Path) -> Path | None:
+    start = start.absolute()
+    for folder in (start, *start.parents):
+        if (folder / "mlops.yaml").is_file():
+            return folder
+    return None
+
+
+def _dataset_refs(config: bytes) -> dict[str, Any] | None:
+    import yaml
+
+    from mlops_cli.core.hookmap import DatasetRef
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        doc = yaml.load(config, Loader=loader)
+    except yaml.YAMLError:
+        return None
+    datasets = doc.get("datasets") if isinstance(doc, dict) else None
+    if datasets is None:
+        return {}
+    refs: dict[str, Any] = {}
+    for name, ds in datasets.items() if isinstance(datasets, dict) else []:
+        if not isinstance(ds, dict) or not isinstance(ds.get("path"), str):
+            return None
+        schema = ds.get("schema")
+        if schema is not None and not isinstance(schema, str):
+            return None
+        refs[str(name)] = DatasetRef(ds["path"].strip(), schema.strip() if schema else None)
+    return refs

@@ -1,0 +1,296 @@
+"""Reading CSV and Parquet files for validation: polars frames, in one piece or in bounded
+chunks.
+
+pyarrow parses CSV (multi-threaded, streaming for large files) because, unlike polars'
+reader, it rejects a row with too few fields instead of padding it with nulls, and reports
+which row it was; its record batches become polars frames. A Parquet file that fits in one
+chunk is read by polars itself, the fastest reader of the two; a larger one is streamed by
+row groups through pyarrow.
+
+Every problem with the file itself (empty, header only, ragged rows, not CSV, not Parquet)
+is an InputError naming the file and the line; a value that does not parse as the schema's
+type is not: the caller reads that column as text and reports the values as failures.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlops_cli.core.errors import InputError
+
+if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa  # type: ignore[import-untyped]
+
+CSV_SUFFIXES = {".csv": ",", ".tsv": "\t"}
+PARQUET_SUFFIXES = (".parquet", ".pq")
+_HEAD_BYTES = 1 << 20
+_BLOCK_BYTES = 8 << 20
+_STREAM_BLOCK = 1 << 20
+_CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error to ([^:]+): invalid value")
+
+
+def file_format(path: Path) -> str:
+    """`csv`, `tsv` or `parquet` from the file name; InputError for anything else."""
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        return suffix[1:]
+    if suffix in PARQUET_SUFFIXES:
+        return "parquet"
+    raise InputError(
+        f"{path}: cannot validate a '{suffix or path.name}' file",
+        hint="mlops validate reads .csv, .tsv, .parquet and .pq files",
+    )
+
+
+class ConversionError(Exception):
+    """A value in `column` does not parse as the type the schema gives it."""
+
+    def __init__(self, column: str) -> None:
+        super().__init__(column)
+        self.column = column
+
+
+class NotUtf8(Exception):
+    """The file holds bytes that are not UTF-8; the caller finds the offset."""
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    columns: list[str]
+    delimiter: str
+
+
+def read_header(path: Path, *, delimiter: str, source: str) -> CsvLayout:
+    """The column names of a CSV file; InputError when it is empty or has no data rows."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(_HEAD_BYTES)
+    except OSError as exc:
+        raise InputError(f"cannot read {source}: {exc.strerror or exc}") from exc
+    start = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
+    if not head[start:].strip():
+        raise InputError(
+            f"{source}: the file is empty", hint="write a header line and data rows, or pull it"
+        )
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        text = decoder.decode(head[start:], final=len(head) < _HEAD_BYTES)
+    except UnicodeDecodeError as exc:
+        # Only the first record matters here; a bad byte after it is the scanner's to report.
+        text = head[start : start + exc.start].decode("utf-8")
+        if "\n" not in text:
+            raise not_utf8(source, head, start + exc.start) from None
+    records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = next(records, [])
+    names = [name.strip() for name in header]
+    if not any(names):
+        raise InputError(f"{source}:1: the header line has no column names")
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InputError(f"{source}:1: column {name!r} appears twice in the header")
+        seen.add(name)
+    whole_file = len(head) < _HEAD_BYTES
+    has_data = any(any(field.strip() for field in row) for row in records)
+    if whole_file and not has_data:
+        raise InputError(
+            f"{source}: has a header line but no data rows",
+            hint="a data set needs at least one row; check that the file was written completely",
+        )
+    return CsvLayout(names, delimiter)
+
+
+def not_utf8(source: str, head: bytes, offset: int) -> InputError:
+    line = head.count(b"\n", 0, offset) + 1
+    return InputError(
+        f"{source}:{line}: not UTF-8 text (invalid byte 0x{head[offset]:02x} at byte offset"
+        f" {offset})",
+        hint="re-export the file as UTF-8, e.g. `iconv -f latin1 -t utf-8`",
+    )
+
+
+def locate_not_utf8(path: Path, offset: int, source: str) -> InputError:
+    """The error for a bad byte at `offset`, with its line number (counted on this error path)."""
+    lines = 1
+    bad = 0
+    with path.open("rb") as f:
+        done = 0
+        while done < offset and (block := f.read(min(_BLOCK_BYTES, offset - done))):
+            lines += block.count(b"\n")
+            done += len(block)
+        bad = (f.read(1) or b"\0")[0]
+    return InputError(
+        f"{source}:{lines}: not UTF-8 text (invalid byte 0x{bad:02x} at byte offset {offset})",
+        hint="re-export the file as UTF-8, e.g. `iconv -f latin1 -t utf-8`",
+    )
+
+
+@dataclass
+class _BadRow:
+    number: int | None
+    expected: int
+    actual: int
+    text: str
+
+
+def _options(
+    layout: CsvLayout,
+    include: list[str],
+    types: dict[str, pa.DataType],
+    *,
+    threads: bool,
+    bad_rows: list[_BadRow],
+    block_bytes: int = _BLOCK_BYTES,
+) -> dict[str, Any]:
+    import pyarrow.csv as pacsv  # type: ignore[import-untyped]
+
+    def on_bad_row(row: Any) -> str:
+        bad_rows.append(_BadRow(row.number, row.expected_columns, row.actual_columns, row.text))
+        return "error"
+
+    return {
+        "read_options": pacsv.ReadOptions(
+            use_threads=threads, block_size=block_bytes, column_names=layout.columns, skip_rows=1
+        ),
+        "parse_options": pacsv.ParseOptions(
+            delimiter=layout.delimiter, newlines_in_values=True, invalid_row_handler=on_bad_row
+        ),
+        "convert_options": pacsv.ConvertOptions(
+            column_types=types, include_columns=include, strings_can_be_null=True
+        ),
+    }
+
+
+def iter_csv(
+    path: Path,
+    layout: CsvLayout,
+    include: list[str],
+    types: dict[str, pa.DataType],
+    *,
+    chunk_bytes: int,
+    source: str,
+) -> Iterator[pl.DataFrame]:
+    """The columns `include` of a CSV file as frames of about `chunk_bytes` each (one frame
+    when the file is smaller). Raises ConversionError, NotUtf8 or InputError."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    bad_rows: list[_BadRow] = []
+    whole = path.stat().st_size <= chunk_bytes
+    # pyarrow's streaming reader reads several blocks ahead: small blocks keep that bounded
+    # (8 MiB blocks cost ~300 MB more at peak than 1 MiB ones, for ~10% more speed).
+    block = _BLOCK_BYTES if whole else max(16 << 10, min(_STREAM_BLOCK, chunk_bytes // 32))
+    opts = _options(layout, include, types, threads=True, bad_rows=bad_rows, block_bytes=block)
+    try:
+        if whole:
+            yield _frame(pacsv.read_csv(path, **opts))
+            return
+        batches: list[pa.RecordBatch] = []
+        size = 0
+        for batch in pacsv.open_csv(path, **opts):
+            batches.append(batch)
+            size += batch.nbytes
+            if size >= chunk_bytes:
+                yield _frame(pa.Table.from_batches(batches))
+                batches, size = [], 0
+        if batches:
+            yield _frame(pa.Table.from_batches(batches))
+    except pa.ArrowInvalid as exc:
+        raise _translate(exc, path, layout, bad_rows, source) from None
+
+
+def _translate(
+    exc: Exception, path: Path, layout: CsvLayout, bad_rows: list[_BadRow], source: str
+) -> Exception:
+    message = str(exc)
+    if bad_rows:
+        row = bad_rows[0] if bad_rows[0].number is not None else _locate_bad_row(path, layout)
+        where = f"{source}:{row.number}" if row.number is not None else source
+        return InputError(
+            f"{where}: row has {row.actual} field(s) where the header has {row.expected}:"
+            f" {row.text[:80]!r}",
+            hint="fix or remove that row; a field containing the separator must be quoted",
+        )
+    if "invalid UTF8" in message or "invalid utf8" in message.lower():
+        return NotUtf8(message)
+    if (match := _CONVERSION.search(message)) is not None:
+        index = int(match.group(1))
+        if index < len(layout.columns):
+            return ConversionError(layout.columns[index])
+    return InputError(f"{source}: cannot be read as CSV: {message.splitlines()[0]}")
+
+
+def _locate_bad_row(path: Path, layout: CsvLayout) -> _BadRow:
+    """Re-read single-threaded, where pyarrow numbers the rows, up to the first ragged one."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    bad_rows: list[_BadRow] = []
+    text = {name: pa.string() for name in layout.columns}
+    opts = _options(layout, layout.columns, text, threads=False, bad_rows=bad_rows)
+    try:
+        for _ in pacsv.open_csv(path, **opts):
+            pass
+    except pa.ArrowInvalid:
+        pass
+    # pyarrow counts the skipped header line too: its row number is the file's line number
+    # (unless a quoted field spans lines before it).
+    return bad_rows[0] if bad_rows else _BadRow(None, 0, 0, "")
+
+
+@dataclass(frozen=True)
+class ParquetLayout:
+    columns: list[str]
+    rows: int
+    bytes: int
+
+
+def parquet_layout(path: Path, *, source: str) -> ParquetLayout:
+    import pyarrow as pa
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+    try:
+        meta = pq.read_metadata(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(
+            f"{source}: not a Parquet file ({str(exc).splitlines()[0]})",
+            hint="check the file, or give it a .csv suffix if it is CSV",
+        ) from None
+    size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    return ParquetLayout(list(meta.schema.to_arrow_schema().names), meta.num_rows, size)
+
+
+def iter_parquet(
+    path: Path, layout: ParquetLayout, include: list[str], *, chunk_bytes: int, source: str
+) -> Iterator[pl.DataFrame]:
+    """The columns `include` of a Parquet file, in one frame or in frames of ~`chunk_bytes`."""
+    import polars as pl
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        if layout.bytes <= chunk_bytes:
+            yield pl.read_parquet(path, columns=include)
+            return
+        per_row = max(1, layout.bytes // max(1, layout.rows))
+        batch_rows = max(1, chunk_bytes // per_row)
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=include):
+            yield _frame(pa.Table.from_batches([batch]))
+    except (pa.ArrowInvalid, OSError, pl.exceptions.PolarsError) as exc:
+        raise InputError(f"{source}: cannot read Parquet: {str(exc).splitlines()[0]}") from None
+
+
+def _frame(table: pa.Table) -> pl.DataFrame:
+    import polars as pl
+
+    frame = pl.from_arrow(table, rechunk=False)
+    assert isinstance(frame, pl.DataFrame)
+    return frame

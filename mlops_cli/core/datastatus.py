@@ -1,0 +1,263 @@
+"""`mlops data status` and the pre-push check, without importing DVC on the fast path.
+
+Status compares each data set's workspace content with the md5 DVC recorded for it (its
+`.dvc` file or `dvc.lock`), through the stat cache of `dvcfiles.Hasher`, so an unchanged
+data set costs a few `stat`s. Only `--remote` against a non-local remote, and folders under
+`.dvcignore` rules, need DVC itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlops_cli.core import datagit, dvcfiles
+from mlops_cli.core.dvcdata import RemoteInfo, remote_info
+from mlops_cli.core.errors import CheckFailed, InputError
+from mlops_cli.core.progress import NullReporter, Reporter
+from mlops_cli.core.project import Project
+
+Oid = tuple[str, bool]  # (md5, legacy)
+
+
+@dataclass(frozen=True)
+class DatasetStatus:
+    dataset: str
+    path: str
+    state: str  # ok | modified | missing | untracked | unknown
+    tracked_by: str | None  # "data/x.csv.dvc" or "dvc.lock:prepare"
+    md5: str | None  # what DVC recorded
+    workspace_md5: str | None
+    size: int | None
+    in_cache: bool | None  # every object of the recorded version is in the local cache
+    dvc_file: str | None  # the tracking file in git: committed | staged | modified | untracked
+    on_remote: bool | None  # None unless asked (--remote)
+    hint: str | None
+
+
+def status(
+    project: Project,
+    remote: bool = False,
+    *,
+    remote_name: str | None = None,
+    reporter: Reporter | None = None,
+) -> list[DatasetStatus]:
+    """Per declared data set: workspace vs the version DVC recorded, whether the local cache
+    has it, whether its tracking file is committed and, with `remote`, whether the remote
+    has every object."""
+    reporter = reporter or NullReporter()
+    root = project.root
+    cache = dvcfiles.cache_dir(root)
+    rows: list[DatasetStatus] = []
+    wanted: dict[int, list[Oid]] = {}
+    with dvcfiles.Hasher(root) as hasher:
+        for name, ds in project.config.datasets.items():
+            rel = dvcfiles.join_posix(".", ds.path)
+            row, ids = _one(root, cache, hasher, name, rel, reporter)
+            rows.append(row)
+            if ids is not None:
+                wanted[len(rows) - 1] = ids
+    sources = sorted({r.tracked_by.split(":")[0] for r in rows if r.tracked_by})
+    states = datagit.status(root, [s for s in sources if (root / s).exists()])
+    rows = [_with(r, dvc_file=states.get((r.tracked_by or "").split(":")[0])) for r in rows]
+    if remote and wanted:
+        info = remote_info(root, remote_name or project.config.remote)
+        present = objects_on_remote(
+            root, info, {o for ids in wanted.values() for o in ids}, reporter
+        )
+        rows = [
+            _with(r, on_remote=all(o in present for o in wanted[i])) if i in wanted else r
+            for i, r in enumerate(rows)
+        ]
+    return rows
+
+
+def _with(row: DatasetStatus, **changes: object) -> DatasetStatus:
+    from dataclasses import replace
+
+    return replace(row, **changes)  # type: ignore[arg-type]
+
+
+def _one(
+    root: Path,
+    cache: Path,
+    hasher: dvcfiles.Hasher,
+    name: str,
+    rel: str,
+    reporter: Reporter,
+) -> tuple[DatasetStatus, list[Oid] | None]:
+    """The status of one data set, and the objects its recorded version needs (None when
+    unknown: not tracked, or a folder whose listing is not in the cache)."""
+    outs = [o for o in dvcfiles.outputs_covering(root, rel) if o.md5]
+    target = root / rel
+    if not outs:
+        stage = dvcfiles.pipeline_stage(root, rel)
+        hint = (
+            f"an output of stage {stage} in dvc.yaml: run `dvc repro`"
+            if stage
+            else f"run `mlops data add {rel}`"
+        )
+        return DatasetStatus(
+            name, rel, "untracked", None, None, None, None, None, None, None, hint
+        ), None  # fmt: skip
+    out = outs[0]
+    md5, legacy = _expected(cache, out, rel)
+    ids = dvcfiles.object_ids(cache, out) if out.pushable else None
+    in_cache = ids is not None and all(
+        dvcfiles.object_path(cache, m, legacy=lg).exists() for m, lg in ids
+    )
+    base = DatasetStatus(
+        name, rel, "unknown", out.source, md5, None, out.size if out.path == rel else None,
+        in_cache, None, None, None,
+    )  # fmt: skip
+    if not target.exists():
+        return _with(base, state="missing", hint="run `mlops data pull`"), ids
+    if md5 is None or legacy:
+        why = "hashed by DVC 2" if legacy else "its folder's listing is not in the cache"
+        return _with(base, hint=f"{why}; run `dvc status` for this one"), ids
+    try:
+        digest = hasher.digest(target)
+        actual = digest.md5
+    except dvcfiles.NeedsDvc:
+        from mlops_cli.core.dvcdata import dir_digest
+
+        actual = dir_digest(root, target, reporter)
+    if actual == md5:
+        return _with(base, state="ok", workspace_md5=actual), ids
+    hint = f"run `mlops data add {rel}` to version the change"
+    return _with(base, state="modified", workspace_md5=actual, hint=hint), ids
+
+
+def _expected(cache: Path, out: dvcfiles.Output, rel: str) -> tuple[str | None, bool]:
+    """The md5 DVC recorded for `rel`: the output's own, or its entry in a tracked folder."""
+    if out.path == rel:
+        return out.md5, out.legacy
+    listing = dvcfiles.dir_listing(cache, out.md5 or "", legacy=out.legacy)
+    inner = rel[len(out.path) + 1 :]
+    if listing is None:
+        return None, out.legacy
+    entries = [e for e in listing if e.get("relpath") == inner]
+    if entries:
+        return entries[0]["md5"], out.legacy
+    # A folder inside the tracked folder: no md5 of its own in DVC's records.
+    return None, out.legacy
+
+
+def workspace_outputs(root: Path) -> list[dvcfiles.Output]:
+    """The outputs of every `.dvc` file and `dvc.lock` in the work tree (tracked or not)."""
+    listed = datagit.git(
+        root, "ls-files", "-z", "-co", "--exclude-standard", "--", "*.dvc", "*dvc.lock"
+    )
+    outs: list[dvcfiles.Output] = []
+    for raw in sorted(set(listed.split(b"\0")) - {b""}):
+        path = raw.decode("utf-8", "surrogateescape")
+        if datagit.is_dvc_file(path):
+            outs += dvcfiles.read_outputs(root, root / path)
+    return outs
+
+
+def objects_on_remote(
+    root: Path,
+    info: RemoteInfo,
+    oids: Iterable[Oid],
+    reporter: Reporter,
+    *,
+    local_only: bool = False,
+) -> set[Oid]:
+    """Which objects the remote holds. A local-folder remote is answered with `stat` calls;
+    any other remote by DVC (which then gets imported), or not at all with `local_only`."""
+    wanted = set(oids)
+    if not wanted:
+        return set()
+    folder = _local_folder(root, info.url)
+    if folder is not None:
+        return {o for o in wanted if dvcfiles.object_path(folder, o[0], legacy=o[1]).exists()}
+    if local_only:
+        return set()
+    from mlops_cli.core.dvcdata import remote_has
+
+    return remote_has(root, info.name, wanted, reporter)
+
+
+def _local_folder(root: Path, url: str | None) -> Path | None:
+    if not url:
+        return None
+    if url.startswith("file://"):
+        url = url[len("file://") :]
+    elif "://" in url:
+        return None
+    # DVC stores a relative remote path relative to the config file's folder, `.dvc/`.
+    return (root / ".dvc" / Path(url).expanduser()).resolve()
+
+
+@dataclass(frozen=True)
+class MissingObject:
+    path: str
+    md5: str
+    source: str  # "data/x.csv.dvc" or "dvc.lock:prepare"
+
+
+@dataclass(frozen=True)
+class CheckPushedResult:
+    remote: str | None
+    url: str | None
+    commits: int
+    objects: int
+    missing: list[MissingObject]
+
+
+def check_pushed(
+    project: Project,
+    from_ref: str | None = None,
+    to_ref: str | None = None,
+    *,
+    remote: str | None = None,
+    reporter: Reporter | None = None,
+) -> CheckPushedResult:
+    """For a pre-push hook: every object referenced by the `.dvc` files and `dvc.lock` of the
+    commits being pushed (`from_ref..to_ref`; without `from_ref`, those no remote-tracking
+    branch has) must be on the DVC remote, else CheckFailed listing them."""
+    reporter = reporter or NullReporter()
+    root = project.root
+    info = remote_info(root, remote or project.config.remote)
+    tip = datagit.resolve(root, to_ref or "HEAD")
+    base = datagit.resolve(root, from_ref) if from_ref else None
+    commits = datagit.commits_in_range(root, base, tip) if tip else []
+    if tip is None or (base is not None and not commits):
+        return CheckPushedResult(info.name, info.url, 0, 0, [])
+    blobs = datagit.dvc_blobs(root, commits, tip)
+    contents = datagit.read_blobs(root, sorted(blobs))
+    cache = dvcfiles.cache_dir(root)
+    needed: dict[Oid, MissingObject] = {}
+    for sha, path in sorted(blobs.items(), key=lambda kv: kv[1]):
+        base_dir = str(Path(path).parent.as_posix())
+        for out in dvcfiles.parse_outputs(contents.get(sha, b""), path, base_dir):
+            if not out.pushable or out.md5 is None:
+                continue
+            for oid in dvcfiles.object_ids(cache, out) or [(out.md5, out.legacy)]:
+                needed.setdefault(oid, MissingObject(out.path, oid[0], out.source))
+    if not needed:
+        return CheckPushedResult(info.name, info.url, len(commits), 0, [])
+    if info.name is None:
+        raise InputError(
+            f"{len(needed)} DVC object(s) would be pushed, but no DVC remote is configured",
+            hint="configure one with `dvc remote add -d NAME URL`",
+        )
+    reporter.step(f"checking {len(needed)} object(s) on remote {info.name}")
+    present = objects_on_remote(root, info, set(needed), reporter)
+    missing = sorted(
+        (m for o, m in needed.items() if o not in present), key=lambda m: (m.path, m.md5)
+    )
+    if missing:
+        paths = sorted({m.path for m in missing})
+        message = (
+            f"{len(missing)} DVC object(s) referenced by the commits being pushed are not on"
+            f" remote {info.name}: {', '.join(paths)}"
+        )
+        error = CheckFailed(message, hint="run `mlops data push`, then push again")
+        error.problems = [message] + [  # type: ignore[attr-defined]
+            f"{m.path} ({m.md5}, from {m.source})" for m in missing
+        ]
+        raise error
+    return CheckPushedResult(info.name, info.url, len(commits), len(needed), [])

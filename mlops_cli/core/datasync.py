@@ -1,0 +1,147 @@
+"""`mlops data push|pull`: move data set objects between the cache and a DVC remote.
+
+Pulls are verified: every object is re-hashed on arrival, and an output is checked out only
+when all its objects arrived intact, so a corrupt or missing object never costs the user
+the copy they have.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlops_cli.core import dvcdata, dvcfiles
+from mlops_cli.core.errors import InputError
+from mlops_cli.core.fs import repo_lock
+from mlops_cli.core.progress import NullReporter, Reporter
+from mlops_cli.core.project import Project
+
+
+@dataclass(frozen=True)
+class PushResult:
+    remote: str
+    url: str | None
+    pushed: int
+
+
+def push(
+    project: Project, remote: str | None = None, reporter: Reporter | None = None
+) -> PushResult:
+    """Upload every object the workspace references to `remote` (default: mlops.yaml's
+    `remote`, else DVC's default)."""
+    reporter = reporter or NullReporter()
+    info = _remote(project, remote)
+    reporter.step(f"pushing to remote {info.name} ({info.url or 'url from DVC config'})")
+    pushed = dvcdata.push(project.root, info.name, reporter)
+    reporter.step(f"pushed {pushed} object(s)" if pushed else "the remote already has everything")
+    assert info.name is not None
+    return PushResult(info.name, info.url, pushed)
+
+
+@dataclass(frozen=True)
+class PullResult:
+    remote: str
+    url: str | None
+    fetched: int
+    added: list[str]
+    modified: list[str]
+
+
+def pull(
+    project: Project, remote: str | None = None, reporter: Reporter | None = None
+) -> PullResult:
+    """Download every object the workspace references, each re-hashed on arrival, then check
+    out the outputs whose objects all arrived. A corrupt or missing object fails the pull
+    (InputError) and leaves its path in the workspace exactly as it was."""
+    from mlops_cli.core.datastatus import objects_on_remote, workspace_outputs
+
+    reporter = reporter or NullReporter()
+    root = project.root
+    info = _remote(project, remote)
+    reporter.step(f"pulling from remote {info.name} ({info.url or 'url from DVC config'})")
+    with repo_lock(root, "data pull", on_warning=reporter.warn):
+        # Which missing objects a local remote has, asked before DVC runs: its verification
+        # deletes a corrupt object from a local remote, after which it looks merely missing.
+        seen = objects_on_remote(root, info, set(_absent_locally(root)), reporter, local_only=True)
+        fetched, failures = dvcdata.fetch(root, info.name, reporter)
+        absent = _absent_locally(root)
+        blocked = set(absent.values())
+        ready = sorted({o.path for o in workspace_outputs(root) if o.pushable and o.md5} - blocked)
+        done = dvcdata.checkout(root, ready, reporter)
+        if absent or done.failed or failures:
+            raise _pull_failure(root, info, absent, done.failed, failures, seen, reporter)
+    changed = len(done.added) + len(done.modified)
+    reporter.step(f"fetched {fetched} object(s), checked out {changed} path(s)")
+    assert info.name is not None
+    return PullResult(info.name, info.url, fetched, done.added, done.modified)
+
+
+def _remote(project: Project, name: str | None) -> dvcdata.RemoteInfo:
+    info = dvcdata.remote_info(project.root, name or project.config.remote)
+    if info.name is None:
+        raise InputError("no DVC remote is configured", hint=dvcdata.NO_REMOTE_HINT)
+    return info
+
+
+def _absent_locally(root: Path) -> dict[tuple[str, bool], str]:
+    """The objects the workspace's outputs need that the local cache lacks, with a path each."""
+    from mlops_cli.core.datastatus import workspace_outputs
+
+    cache = dvcfiles.cache_dir(root)
+    absent: dict[tuple[str, bool], str] = {}
+    for out in workspace_outputs(root):
+        if not out.pushable or out.md5 is None:
+            continue
+        for oid in dvcfiles.object_ids(cache, out) or [(out.md5, out.legacy)]:
+            if not dvcfiles.object_path(cache, oid[0], legacy=oid[1]).exists():
+                absent.setdefault(oid, out.path)
+    return absent
+
+
+def _pull_failure(
+    root: Path,
+    info: dvcdata.RemoteInfo,
+    absent: dict[tuple[str, bool], str],
+    failed: list[str],
+    failures: int,
+    seen: set[tuple[str, bool]],
+    reporter: Reporter,
+) -> InputError:
+    """Say which objects were corrupt (on the remote, but discarded by verification), which
+    are missing from the remote, and which paths DVC left alone because they have changes."""
+    from mlops_cli.core.datastatus import objects_on_remote
+
+    now = objects_on_remote(root, info, set(absent), reporter)
+    was = now | seen
+    corrupt = sorted({absent[o] for o in absent if o in was})
+    missing = sorted({absent[o] for o in absent if o not in was})
+    removed = any(o not in now for o in absent if o in was)
+    where = f"remote {info.name} ({info.url})" if info.url else f"remote {info.name}"
+    problems: list[str] = []
+    if corrupt:
+        problems.append(
+            f"hash verification failed for {', '.join(corrupt)}: the copy on {where} does not"
+            " match its md5, so it was discarded and the workspace keeps what it had"
+            + ("; DVC deleted the corrupt copy from the remote" if removed else "")
+        )
+    if missing:
+        problems.append(f"{', '.join(missing)}: not on {where}; the workspace keeps what it had")
+    kept = sorted(set(failed) - set(corrupt) - set(missing))
+    if kept:
+        problems.append(
+            f"{', '.join(kept)}: not checked out (local changes DVC will not overwrite)"
+        )
+    if not problems:
+        problems.append(f"{failures} download(s) failed")
+    hint = (
+        "push good copies from a clone that has them (`mlops data push`)"
+        + ("" if removed else ", after deleting the corrupt ones on the remote")
+        if corrupt
+        else "run `mlops data push` in the clone that has this data"
+        if missing
+        else "version them with `mlops data add`, or delete them and pull again"
+    )
+    message = f"data pull failed: {problems[0]}"
+    error = InputError(message, hint=hint)
+    error.problems = [message, *problems[1:]]  # type: ignore[attr-defined]
+    return error

@@ -1,0 +1,418 @@
+"""Running pandera over a file, chunk by chunk, and turning its failure cases into a report.
+
+Each chunk (the whole file when it fits the memory budget) is a polars frame from
+`core.csvread`, validated lazily by pandera's polars engine, or by its pandas engine when
+the schema needs it. Three things pandera cannot do on its own are done around it:
+
+- uniqueness across chunks (`core.uniqueness`): pandera sees one chunk at a time;
+- CSV values that do not parse as the schema's dtype (`core.valtypes`): the column is
+  re-read as text, and each such value is reported with its row (check `dtype('...')`),
+  like pandera's own coercion failures, instead of failing the whole read;
+- row numbers relative to the file, not to the chunk, and one order of failures whatever
+  the chunking.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlops_cli.core.csvread import (
+    CSV_SUFFIXES,
+    ConversionError,
+    NotUtf8,
+    iter_csv,
+    iter_parquet,
+    locate_not_utf8,
+    parquet_layout,
+    read_header,
+)
+from mlops_cli.core.errors import InputError
+from mlops_cli.core.progress import Reporter
+from mlops_cli.core.schemafile import Engine, SchemaSpec, build, load_schema
+from mlops_cli.core.uniqueness import Uniqueness, UniqueSet
+from mlops_cli.core.validation import Failure
+from mlops_cli.core.valtypes import arrow_type, parse_text
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
+    import numpy as np
+    import polars as pl
+    import pyarrow as pa  # type: ignore[import-untyped]
+
+__all__ = ["NotUtf8", "Outcome", "load_schema", "locate_not_utf8", "run"]
+
+# pandas' nullable dtypes, which its engine gets only when asked for by name.
+_PANDAS_EXTENSION = ("Int", "UInt", "Float", "boolean", "string")
+
+
+@dataclass
+class Outcome:
+    rows: int
+    failures: list[Failure]
+    engine: Engine
+
+
+class Failures:
+    """Failures merged across chunks: counts add up, the first examples by row are kept.
+
+    They come out in one order whatever the chunking: by the schema's column order, then
+    structure (missing column, dtype) before nulls before the column's checks in their
+    order, uniqueness last.
+    """
+
+    def __init__(self, max_examples: int, columns: list[str] | None = None) -> None:
+        self.max_examples = max_examples
+        self._columns = {name: i for i, name in enumerate(columns or [])}
+        self._items: dict[tuple[str, str | None], Failure] = {}
+        self._rank: dict[tuple[str, str | None], tuple[int, int, int]] = {}
+
+    def add(
+        self,
+        check: str,
+        column: str | None,
+        rows: int,
+        examples: list[tuple[int | None, str]],
+        *,
+        check_number: int | None = None,
+    ) -> None:
+        key = (check, column)
+        failure = self._items.setdefault(key, Failure(check, column, 0, []))
+        if key not in self._rank:
+            where = -1 if column is None else self._columns.get(column, len(self._columns))
+            self._rank[key] = (where, *_phase(check, check_number))
+        failure.failing_rows += rows
+        for example in examples:
+            if len(failure.examples) >= self.max_examples:
+                break
+            if example not in failure.examples:
+                failure.examples.append(example)
+
+    def add_frame(self, cases: pl.DataFrame) -> None:
+        """pandera's failure cases (schema_context, column, check, check_number,
+        failure_case, index), with `index` already a row of the file."""
+        import polars as pl
+
+        k = self.max_examples
+        cases = cases.with_row_index("_order").sort("index", nulls_last=False, maintain_order=True)
+        has_row = pl.col("index").is_not_null()
+        grouped = (
+            cases.group_by(["column", "check"], maintain_order=True)
+            .agg(
+                pl.col("_order").min().alias("_first"),
+                pl.col("check_number").min().alias("number"),
+                has_row.sum().alias("rows"),
+                pl.col("index").filter(has_row).head(k).alias("idx"),
+                pl.col("failure_case").filter(has_row).head(k).alias("vals"),
+                pl.col("failure_case").filter(~has_row).unique(maintain_order=True).alias("whole"),
+            )
+            .sort("_first")
+        )
+        for column, check, _, number, rows, idx, vals, whole in grouped.iter_rows():
+            if column is None and check in ("column_in_schema", "column_in_dataframe"):
+                for name in whole:  # the failure case is the column's name
+                    self.add(check, name, 0, [])
+                continue
+            examples: list[tuple[int | None, str]] = [
+                (int(i), _text(v)) for i, v in zip(idx, vals, strict=True)
+            ]
+            examples += [(None, _text(v)) for v in whole[: k - len(examples)]]
+            self.add(check, column, rows, examples, check_number=number)
+
+    def items(self) -> list[Failure]:
+        order = sorted(enumerate(self._items), key=lambda e: (self._rank[e[1]], e[0]))
+        return [self._items[key] for _, key in order]
+
+
+def _phase(check: str, number: int | None) -> tuple[int, int]:
+    if check in ("column_in_dataframe", "column_in_schema") or check.startswith(
+        ("dtype(", "coerce_dtype(")
+    ):
+        return 0, 0
+    if check == "not_nullable":
+        return 1, 0
+    if check in ("field_uniqueness", "multiple_fields_uniqueness"):
+        return 3, 0
+    return 2, number if number is not None else 0
+
+
+def _text(value: Any) -> str:
+    return "null" if value is None else str(value)
+
+
+def run(
+    path: Path,
+    fmt: str,
+    spec: SchemaSpec,
+    *,
+    engine: str,
+    chunk_bytes: int,
+    max_examples: int,
+    reporter: Reporter,
+    source: str,
+) -> Outcome:
+    """Validate `path` against `spec`; every failure is collected, none raised."""
+    import polars  # noqa: F401  (here, not in the reading thread: see _FirstAhead)
+
+    chosen = spec.engine(engine)
+    schema: Any = None
+    text_columns: set[str] = set()
+    while True:
+        reader = _reader(path, fmt, spec, text_columns, chunk_bytes, source)
+        chunks = _FirstAhead(reader.chunks(reader.include))
+        if schema is None:
+            schema = build(spec, chosen)  # imports pandera while the first chunk is read
+        try:
+            return _run_once(
+                reader, chunks, spec, chosen, schema, text_columns, max_examples, reporter, source
+            )
+        except ConversionError as exc:
+            if exc.column in text_columns:  # cannot happen: a text column always converts
+                raise InputError(f"{source}: cannot read column {exc.column!r}") from None
+            reporter.detail(f"{source}: column {exc.column!r} has values that do not parse")
+            text_columns.add(exc.column)
+
+
+class _FirstAhead:
+    """Iterates `chunks`, the first one read on another thread from the start: the file is
+    read (polars and pyarrow release the GIL) while pandera is imported, which takes about
+    as long for a file of a few hundred MB. polars is imported before: two threads importing
+    the same module wait for each other."""
+
+    def __init__(self, chunks: Iterator[pl.DataFrame]) -> None:
+        import threading
+
+        self._chunks = chunks
+        self._first: pl.DataFrame | None = None
+        self._error: BaseException | None = None
+        self._done = False
+        self._thread = threading.Thread(target=self._read, name="mlops-read", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            self._first = next(self._chunks)
+        except StopIteration:
+            self._done = True
+        except BaseException as exc:  # re-raised in the thread that iterates
+            self._error = exc
+
+    def __iter__(self) -> Iterator[pl.DataFrame]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        if self._done or self._first is None:
+            return
+        first, self._first = self._first, None
+        yield first
+        yield from self._chunks
+
+
+@dataclass
+class _Reader:
+    include: list[str]
+    chunks: Callable[[list[str]], Iterator[pl.DataFrame]]
+    chunked: bool
+
+
+def _reader(
+    path: Path, fmt: str, spec: SchemaSpec, text_columns: set[str], chunk_bytes: int, source: str
+) -> _Reader:
+    import pyarrow as pa
+
+    keep_all = spec.strict is True or spec.regex_columns
+    if fmt == "parquet":
+        playout = parquet_layout(path, source=source)
+        include = [c for c in playout.columns if keep_all or c in spec.columns]
+        return _Reader(
+            include,
+            lambda cols: iter_parquet(path, playout, cols, chunk_bytes=chunk_bytes, source=source),
+            playout.bytes > chunk_bytes,
+        )
+    layout = read_header(path, delimiter=CSV_SUFFIXES[f".{fmt}"], source=source)
+    include = [c for c in layout.columns if keep_all or c in spec.columns]
+    types: dict[str, pa.DataType] = {}
+    for name in include:
+        col = spec.columns.get(name)
+        if name in text_columns:
+            types[name] = pa.string()
+        elif col is not None and (arrow := arrow_type(col.polars_dtype)) is not None:
+            types[name] = arrow
+
+    def chunks(cols: list[str]) -> Iterator[pl.DataFrame]:
+        wanted = {c: t for c, t in types.items() if c in cols}
+        return iter_csv(path, layout, cols, wanted, chunk_bytes=chunk_bytes, source=source)
+
+    return _Reader(include, chunks, path.stat().st_size > chunk_bytes)
+
+
+def _run_once(
+    reader: _Reader,
+    chunks: Iterable[pl.DataFrame],
+    spec: SchemaSpec,
+    engine: Engine,
+    schema: Any,
+    text_columns: set[str],
+    max_examples: int,
+    reporter: Reporter,
+    source: str,
+) -> Outcome:
+    failures = Failures(max_examples, list(spec.columns))
+    sets = [
+        UniqueSet("field_uniqueness", c.name, [c.name], c.report_duplicates)
+        for c in spec.columns.values()
+        if c.unique and c.name in reader.include
+    ]
+    sets += [
+        UniqueSet("multiple_fields_uniqueness", None, cols, spec.report_duplicates)
+        for cols in spec.unique
+        if all(c in reader.include for c in cols)
+    ]
+    uniqueness = Uniqueness(sets, chunked=reader.chunked)
+    rows = 0
+    for frame in chunks:
+        height = frame.height
+        frame, row_map = parse_text(frame, spec, text_columns, rows, failures)
+        uniqueness.add(frame, rows, row_map)
+        _validate(engine, schema, spec, frame, rows, row_map, failures)
+        rows += height
+        if reader.chunked:
+            reporter.detail(f"{source}: {rows:,} rows checked")
+
+    def again(cols: list[str]) -> Iterator[tuple[pl.DataFrame, int, np.ndarray | None]]:
+        offset = 0
+        scratch = Failures(0)
+        for frame in reader.chunks(cols):
+            height = frame.height
+            frame, row_map = parse_text(frame, spec, text_columns & set(cols), offset, scratch)
+            yield frame, offset, row_map
+            offset += height
+
+    for failure in uniqueness.finish(again, max_examples):
+        failures.add(failure.check, failure.column, failure.failing_rows, failure.examples)
+    return Outcome(rows, failures.items(), engine)
+
+
+def _validate(
+    engine: Engine,
+    schema: Any,
+    spec: SchemaSpec,
+    frame: pl.DataFrame,
+    offset: int,
+    row_map: np.ndarray | None,
+    failures: Failures,
+) -> None:
+    import polars as pl
+    from pandera.config import ValidationDepth, config_context
+    from pandera.errors import SchemaErrors
+
+    # Whatever PANDERA_VALIDATION_* says in the user's environment, mlops validates data.
+    depth = ValidationDepth.SCHEMA_AND_DATA
+    with config_context(validation_enabled=True, validation_depth=depth), _no_hypothesis():
+        try:
+            if engine == "polars":
+                schema.validate(frame, lazy=True)
+            else:
+                schema.validate(_to_pandas(frame, spec, offset, row_map), lazy=True)
+            return
+        except SchemaErrors as exc:
+            cases = exc.failure_cases
+    if engine == "pandas":
+        cases = _pandas_cases(cases)
+    else:
+        cases = cases.select(
+            "schema_context",
+            "column",
+            "check",
+            pl.col("check_number").cast(pl.Int64),
+            "failure_case",
+            pl.col("index").cast(pl.Int64),
+        )
+        if row_map is not None:  # rows were left out: position -> row of the file
+            lookup = pl.DataFrame(
+                {"index": pl.int_range(0, len(row_map), eager=True), "_row": row_map}
+            ).with_columns(pl.col("index").cast(pl.Int64), pl.col("_row").cast(pl.Int64))
+            cases = (
+                cases.join(lookup, on="index", how="left", maintain_order="left")
+                .with_columns(pl.col("_row").alias("index"))
+                .drop("_row")
+            )
+        else:
+            cases = cases.with_columns(pl.col("index") + offset)
+    failures.add_frame(cases)
+
+
+@contextlib.contextmanager
+def _no_hypothesis() -> Iterator[None]:
+    """pandera's first validation registers its data-synthesis strategies, importing
+    hypothesis (~90 modules, ~80 ms) when it is installed; validating never uses them. Its
+    import is optional in pandera, so it is hidden while pandera loads them (unless something
+    in this process imported it already; afterwards it imports normally)."""
+    import sys
+
+    if "hypothesis" in sys.modules:
+        yield
+        return
+    sys.modules["hypothesis"] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if sys.modules.get("hypothesis", 0) is None:
+            del sys.modules["hypothesis"]
+
+
+def _to_pandas(frame: pl.DataFrame, spec: SchemaSpec, offset: int, row_map: Any) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    pdf = frame.to_pandas()
+    rows = row_map if row_map is not None else np.arange(offset, offset + frame.height)
+    pdf.index = pd.Index(rows)
+    for name, col in spec.columns.items():
+        if name in pdf.columns and col.dtype and col.dtype.startswith(_PANDAS_EXTENSION):
+            # As pandas.read_csv(dtype=...) gives it (Int64 keeps its nulls); what does not
+            # convert is left for pandera to report as a dtype mismatch.
+            with contextlib.suppress(TypeError, ValueError):
+                pdf[name] = pdf[name].astype(col.dtype)
+    return pdf
+
+
+def _pandas_cases(cases: Any) -> pl.DataFrame:
+    import pandas as pd
+    import polars as pl
+
+    def text(value: Any) -> str | None:
+        try:
+            if value is None or (not isinstance(value, (list, dict)) and pd.isna(value)):
+                return None
+        except (TypeError, ValueError):
+            pass
+        return str(value)
+
+    def row(value: Any) -> int | None:
+        try:
+            return None if value is None or pd.isna(value) else int(value)
+        except (TypeError, ValueError):
+            return None
+
+    return pl.DataFrame(
+        {
+            "schema_context": [str(v) for v in cases["schema_context"]],
+            "column": [None if c is None or c != c else str(c) for c in cases["column"]],
+            "check": [str(v) for v in cases["check"]],
+            "check_number": [row(v) for v in cases["check_number"]],
+            "failure_case": [text(v) for v in cases["failure_case"]],
+            "index": [row(v) for v in cases["index"]],
+        },
+        schema={
+            "schema_context": pl.String,
+            "column": pl.String,
+            "check": pl.String,
+            "check_number": pl.Int64,
+            "failure_case": pl.String,
+            "index": pl.Int64,
+        },
+    )

@@ -1,0 +1,298 @@
+"""`mlops validate` and `mlops schema infer` wiring, the hook's fast path, and real pre-commit."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.core.valdata import backdate, rows, write_csv, write_project
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return write_project(tmp_path / "proj")
+
+
+def break_customers(project: Path) -> None:
+    data = rows(50)
+    data[9][1] = "200"
+    write_csv(project / "data" / "customers.csv", data)
+
+
+def test_validate_every_data_set_with_a_schema(cli: Any, project: Path) -> None:
+    result = cli("-C", str(project), "validate")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == (
+        "PASS customers: data/customers.csv, 50 rows\nPASS events: data/events.parquet, 50 rows\n"
+    )
+    assert "2 validated" in result.stderr
+    again = cli("-C", str(project), "validate", "customers")
+    assert again.stdout == "PASS customers: data/customers.csv, 50 rows (cached)\n"
+
+
+def test_failure_exits_1_with_the_failed_checks(cli: Any, project: Path) -> None:
+    break_customers(project)
+    result = cli("-C", str(project), "validate", "data/customers.csv")
+    assert result.exit_code == 1
+    assert result.stdout == (
+        "FAIL customers: data/customers.csv, 50 rows, 1 failed check(s) of"
+        " schemas/customers.yaml\n"
+        "  - age: in_range(0, 120): 1 row(s) (row 9 = 200)\n"
+    )
+    assert "1 of 1 failed validation: customers" in result.stderr
+
+
+def test_json_output(cli: Any, project: Path) -> None:
+    break_customers(project)
+    result = cli("-C", str(project), "validate", "--json")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)  # one document, nothing else on stdout
+    assert doc["schema_version"] == 1 and doc["command"] == "validate"
+    assert doc["passed"] is False and doc["skipped"] == []
+    customers, events = doc["reports"]
+    assert events["passed"] is True
+    assert {k: customers[k] for k in ("dataset", "path", "schema", "passed", "rows", "cached")} == {
+        "dataset": "customers",
+        "path": "data/customers.csv",
+        "schema": "schemas/customers.yaml",
+        "passed": False,
+        "rows": 50,
+        "cached": False,
+    }
+    assert customers["failures"] == [
+        {
+            "check": "in_range(0, 120)",
+            "column": "age",
+            "failing_rows": 1,
+            "examples": [{"row": 9, "value": "200"}],
+        }
+    ]
+
+
+def test_junit_report(cli: Any, project: Path) -> None:
+    break_customers(project)
+    result = cli("-C", str(project), "validate", "--junit", "reports/validation.xml")
+    assert result.exit_code == 1
+    suite = ET.parse(project / "reports" / "validation.xml").getroot()
+    assert (suite.tag, suite.get("tests"), suite.get("failures")) == ("testsuite", "2", "1")
+    cases = {c.get("name"): c for c in suite.iter("testcase")}
+    failure = cases["customers"].find("failure")
+    assert failure is not None and "age: in_range(0, 120): 1 row(s)" in (failure.text or "")
+    assert cases["events"].find("failure") is None
+
+
+def test_missing_data_exits_3_and_says_pull(cli: Any, project: Path) -> None:
+    (project / "data" / "events.parquet").unlink()
+    result = cli("-C", str(project), "validate")
+    assert result.exit_code == 3
+    assert "not in the workspace: events (data/events.parquet)" in result.stderr
+    assert "run `mlops data pull`" in result.stderr
+    assert result.stdout == ""
+
+
+def test_invalid_schema_exits_3_with_file_and_line(cli: Any, project: Path) -> None:
+    (project / "schemas" / "customers.yaml").write_text("columns:\n  id:\n    dtpye: int64\n")
+    result = cli("-C", str(project), "validate", "customers")
+    assert result.exit_code == 3
+    assert "schemas/customers.yaml:3:5: unknown key 'dtpye' in the column 'id'" in result.stderr
+
+
+def test_unreadable_csv_exits_3(cli: Any, project: Path) -> None:
+    (project / "data" / "customers.csv").write_text("id,age,income,segment,score\n")
+    result = cli("-C", str(project), "validate", "customers")
+    assert result.exit_code == 3
+    assert "data/customers.csv: has a header line but no data rows" in result.stderr
+
+
+def test_unknown_target_and_data_set_without_schema(cli: Any, project: Path) -> None:
+    unknown = cli("-C", str(project), "validate", "nope")
+    assert unknown.exit_code == 3 and "'nope' is neither a data set" in unknown.stderr
+    bare = cli("-C", str(project), "validate", "notes")
+    assert bare.exit_code == 3 and "data set 'notes' has no schema" in bare.stderr
+
+
+def test_schema_option_validates_any_file(cli: Any, project: Path, tmp_path: Path) -> None:
+    other = write_csv(tmp_path / "elsewhere.csv", rows(5))
+    result = cli("-C", str(project), "validate", str(other), "--schema", "schemas/customers.yaml")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == f"PASS {other}, 5 rows\n"
+
+
+# -- hook mode --------------------------------------------------------------------------------
+
+
+def test_hook_validates_only_what_the_files_touch(cli: Any, project: Path) -> None:
+    break_customers(project)
+    events = cli("-C", str(project), "validate", "--hook", "data/events.parquet", "README.md")
+    assert (events.exit_code, events.stdout) == (0, "PASS events: data/events.parquet, 50 rows\n")
+    nothing = cli("-C", str(project), "validate", "--hook", "README.md", "src/x.py")
+    assert (nothing.exit_code, nothing.stdout, nothing.stderr) == (0, "", "")
+    by_schema = cli("-C", str(project), "validate", "--hook", "schemas/customers.yaml")
+    assert by_schema.exit_code == 1 and by_schema.stdout.startswith("FAIL customers")
+    (project / "data" / "customers.csv.dvc").write_text("outs:\n- path: customers.csv\n")
+    by_dvc = cli("-C", str(project), "validate", "--hook", "data/customers.csv.dvc")
+    assert by_dvc.exit_code == 1
+    everything = cli("-C", str(project), "validate", "--hook", "mlops.yaml")
+    assert everything.stdout.count("\n") == 3  # two reports and one failed check
+
+
+def test_hook_skips_data_that_is_not_pulled(cli: Any, project: Path) -> None:
+    (project / "data" / "customers.csv").unlink()
+    result = cli("-C", str(project), "validate", "--hook", "mlops.yaml")
+    assert result.exit_code == 0
+    assert result.stdout == "PASS events: data/events.parquet, 50 rows\n"
+    assert "customers: skipped, data/customers.csv is not in the workspace" in result.stderr
+
+
+def test_hook_never_takes_the_repo_lock(cli: Any, project: Path) -> None:
+    from mlops_cli.core.fs import repo_lock
+
+    with repo_lock(project, "test holds it", timeout=0):
+        result = cli("-C", str(project), "validate", "--hook", "mlops.yaml")
+    assert result.exit_code == 0
+
+
+def _run_entry(project: Path, *args: str) -> dict[str, Any]:
+    """Run the console-script entry point in a fresh interpreter; report what it imported."""
+    code = (
+        "import io, json, sys, contextlib\n"
+        "from mlops_cli.cli.entry import main\n"
+        f"sys.argv = ['mlops', *{list(args)!r}]\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    try:\n"
+        "        main(); code = 0\n"
+        "    except SystemExit as exc:\n"
+        "        code = exc.code\n"
+        "mods = {m.split('.')[0] for m in sys.modules}\n"
+        "heavy = sorted(mods & {'typer', 'click', 'rich', 'pydantic', 'pandas', 'polars',"
+        " 'pandera', 'pyarrow', 'numpy', 'dvc', 'git'})\n"
+        "print(json.dumps({'code': code, 'out': out.getvalue(), 'heavy': heavy}))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=project, capture_output=True, text=True, check=True
+    )
+    result: dict[str, Any] = json.loads(proc.stdout.splitlines()[-1])
+    return result
+
+
+def test_hook_on_unchanged_data_answers_before_typer_loads(cli: Any, project: Path) -> None:
+    break_customers(project)
+    for f in (project / "data").iterdir():
+        backdate(f)
+    slow = cli("-C", str(project), "validate", "--hook", "mlops.yaml")
+    assert slow.exit_code == 1
+    fast = _run_entry(project, "validate", "--hook", "mlops.yaml")
+    assert fast["heavy"] == []
+    assert fast["code"] == 1
+    assert fast["out"] == slow.stdout.replace(" rows\n", " rows (cached)\n").replace(
+        "schemas/customers.yaml\n", "schemas/customers.yaml (cached)\n"
+    )
+    # A changed file is not in the cache: the full command answers, with the same verdict.
+    write_csv(project / "data" / "customers.csv", rows(50))
+    changed = _run_entry(project, "validate", "--hook", "data/customers.csv")
+    assert changed["code"] == 0 and "typer" in changed["heavy"]
+    assert changed["out"] == "PASS customers: data/customers.csv, 50 rows\n"
+
+
+def test_hook_fast_path_needs_a_validated_config(project: Path) -> None:
+    for f in (project / "data").iterdir():
+        backdate(f)
+    # No full run has vouched for these mlops.yaml bytes yet: the full command answers.
+    first = _run_entry(project, "validate", "--hook", "mlops.yaml")
+    assert first["code"] == 0 and "pydantic" in first["heavy"]
+    second = _run_entry(project, "validate", "--hook", "mlops.yaml")
+    assert second["code"] == 0 and second["heavy"] == []
+
+
+# -- schema infer -----------------------------------------------------------------------------
+
+
+def test_schema_infer_writes_a_schema_that_validates_its_data(cli: Any, project: Path) -> None:
+    result = cli(
+        "-C", str(project), "schema", "infer", "data/customers.csv", "-o", "schemas/new.yaml"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "wrote schemas/new.yaml: 5 columns from 50 rows of data/customers.csv" in result.stderr
+    check = cli(
+        "-C", str(project), "validate", "data/customers.csv", "--schema", "schemas/new.yaml"
+    )
+    assert check.exit_code == 0, check.stdout
+    again = cli(
+        "-C", str(project), "schema", "infer", "data/customers.csv", "-o", "schemas/new.yaml"
+    )
+    assert again.exit_code == 3 and "schemas/new.yaml exists; not overwriting it" in again.stderr
+    forced = cli(
+        "-C", str(project), "schema", "infer", "data/events.parquet", "-o", "schemas/new.yaml",
+        "--force", "--json",
+    )  # fmt: skip
+    assert forced.exit_code == 0
+    doc = json.loads(forced.stdout)
+    assert doc["command"] == "schema infer"
+    assert doc["result"]["rows"] == 50 and doc["result"]["path"] == "schemas/new.yaml"
+
+
+def test_help_carries_an_example(cli: Any) -> None:
+    for args in (["validate", "--help"], ["schema", "infer", "--help"]):
+        result = cli(*args)
+        assert result.exit_code == 0 and "Example" in result.stdout
+
+
+# -- the real pre-commit, in a scaffolded project ---------------------------------------------
+
+
+@pytest.mark.slow
+def test_pre_commit_rejects_bad_data_and_accepts_good(tmp_path: Path, mlops: Any) -> None:
+    pre_commit = Path(sys.executable).with_name("pre-commit")
+    if not pre_commit.exists():
+        pytest.skip("pre-commit is not installed beside this interpreter")
+    made = mlops("init", str(tmp_path / "proj"), "--defaults")
+    assert made.exit_code == 0, made.stderr
+    proj = tmp_path / "proj"
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
+
+    def run(*cmd: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(cmd, cwd=proj, env=env, capture_output=True, text=True, timeout=600)
+
+    installed = run(str(pre_commit), "install")
+    assert installed.returncode == 0, installed.stderr
+    dvc = [sys.executable, "-m", "dvc"]
+
+    # A good change (a schema edit that keeps the data valid) is committed.
+    schema = proj / "schemas" / "raw.yaml"
+    schema.write_text(schema.read_text() + "# reviewed\n")
+    run("git", "add", "schemas/raw.yaml")
+    good = run("git", "commit", "-m", "review the schema")
+    assert good.returncode == 0, good.stdout + good.stderr
+    output = good.stdout + good.stderr
+    assert "mlops validate" in output and "Passed" in output
+
+    # Bad data (a value far out of its range) is rejected, with the failure shown.
+    data = proj / "data" / "raw" / "data.csv"
+    lines = data.read_text().splitlines()
+    cells = lines[5].split(",")
+    cells[0] = "999"
+    lines[5] = ",".join(cells)
+    data.write_text("\n".join(lines) + "\n")
+    assert run(*dvc, "add", "data/raw/data.csv").returncode == 0
+    run("git", "add", "data/raw/data.csv.dvc")
+    bad = run("git", "commit", "-m", "bad data")
+    assert bad.returncode != 0
+    assert "FAIL raw: data/raw/data.csv" in bad.stdout + bad.stderr
+    assert "row 4 = 999.0" in bad.stdout + bad.stderr
+    head = run("git", "log", "--format=%s", "-1").stdout.strip()
+    assert head == "review the schema"
+
+    # Put the data right: the commit goes through.
+    data.write_text("\n".join([*lines[:5], ",".join(["15.0", *cells[1:]]), *lines[6:]]) + "\n")
+    assert run(*dvc, "add", "data/raw/data.csv").returncode == 0
+    run("git", "add", "data/raw/data.csv.dvc")
+    fixed = run("git", "commit", "-m", "good data")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
