@@ -51,6 +51,18 @@ def ensure_state_dir(root: Path) -> Path:
     return state
 
 
+def sha256_file(path: Path) -> tuple[str, int]:
+    """The sha256 hex digest and the size of a file, in one streaming read."""
+    import hashlib
+
+    digest, size = hashlib.sha256(), 0
+    with Path(path).open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
 def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
     """Replace `path` with `data`: readers see the old content or the new, never a mix.
 

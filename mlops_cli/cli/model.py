@@ -1,0 +1,352 @@
+"""`mlops model register|list|show|promote|deprecate|card`."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from mlops_cli.cli.console import CliReporter, State, escape
+from mlops_cli.cli.options import JsonOption, state
+from mlops_cli.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from mlops_cli.core.project import Project
+    from mlops_cli.core.registry import Shown
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help=(
+        "The model registry: versions as GTO tags plus a committed lineage record.\n\n"
+        "Example: mlops model register churn --bump minor -m 'more trees'"
+    ),
+)
+
+PushOption = Annotated[
+    bool, typer.Option("--push", help="Push the commit and tags to the remote afterwards.")
+]
+
+
+def _project(st: State) -> Project:
+    from mlops_cli.core.project import open_project
+
+    return open_project(st.cwd)
+
+
+@app.command("register")
+def register(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Model name from mlops.yaml.", show_default=False)],
+    bump: Annotated[
+        str | None,
+        typer.Option("--bump", help="major, minor or patch (default: patch).", metavar="PART"),
+    ] = None,
+    version: Annotated[
+        str | None, typer.Option("--version", help="Exact version, e.g. v1.2.0.", metavar="V")
+    ] = None,
+    message: Annotated[
+        str | None, typer.Option("-m", "--message", help="Why this version (tag message).")
+    ] = None,
+    push: PushOption = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Register the workspace model as a new version: record, commit, tag NAME@vX.Y.Z.
+
+    Refused (exit 3, naming the files) when the model or its data differ from what git
+    and DVC have committed. Prints the new tag on stdout.
+
+    Example:
+
+      mlops model register churn --bump minor -m "more trees"
+    """
+    from mlops_cli.core.register import register as do_register
+
+    if bump is not None and bump not in ("major", "minor", "patch"):
+        raise typer.BadParameter("use major, minor or patch", param_hint="--bump")
+    st = state(ctx, json_output)
+    done = do_register(
+        _project(st),
+        name,
+        version=version,
+        bump=bump,  # type: ignore[arg-type]
+        message=message,
+        push=push,
+        reporter=CliReporter(st),
+    )
+    for warning in done.warnings:
+        st.warn(warning)
+    if st.json:
+        st.emit(
+            "model register",
+            {
+                "tag": done.tag,
+                "commit": done.commit,
+                "record_path": done.record_path,
+                "record": done.record.to_dict(),
+                "pushed_to": done.pushed_to,
+                "warnings": done.warnings,
+            },
+        )
+        return
+    st.success(f"registered {done.tag} (record {done.record_path}, commit {done.commit[:10]})")
+    st.out.print(escape(done.tag))
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="Only this model.", show_default=False)] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List registered versions with their stages, tests and images, newest first.
+
+    Example:
+
+      mlops model list churn --json
+    """
+    from mlops_cli.core.registry import list_versions
+
+    st = state(ctx, json_output)
+    rows = list_versions(_project(st), name)
+    if st.json:
+        st.emit("model list", {"versions": [dataclasses.asdict(r) for r in rows]})
+        return
+    if not rows:
+        st.info(f"no registered version{' of ' + name if name else ''} yet")
+        return
+    from rich.table import Table
+
+    table = Table("model", "version", "stages", "created", "sha256", "tests", "images", box=None)
+    for r in rows:
+        tests = {True: "passed", False: "failed", None: "-"}[r.tests_passed]
+        version = r.version if r.active else f"{r.version} (deprecated)"
+        table.add_row(
+            escape(r.model),
+            escape(version),
+            escape(", ".join(r.stages) or "-"),
+            r.created or "-",
+            (r.sha256 or "-")[:12],
+            tests,
+            str(r.images),
+        )
+    st.out.print(table)
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    spec: Annotated[
+        str,
+        typer.Argument(
+            help="NAME (latest), NAME@VERSION or NAME#STAGE.", metavar="SPEC", show_default=False
+        ),
+    ],
+    json_output: JsonOption = False,
+) -> None:
+    """Show a version's lineage: commit, data hashes, params, metrics, environment, tests.
+
+    Example:
+
+      mlops model show churn#prod
+    """
+    from mlops_cli.core.registry import show as do_show
+
+    st = state(ctx, json_output)
+    shown = do_show(_project(st), spec)
+    if st.json:
+        st.emit("model show", _shown_dict(shown))
+        return
+    _render_shown(st, shown)
+
+
+def _shown_dict(shown: Shown) -> dict[str, Any]:
+    return {
+        "record": shown.record.to_dict(),
+        "active": shown.active,
+        "stages": shown.stages,
+        "tag": shown.tag,
+        "tag_commit": shown.tag_commit,
+        "artifact_present": shown.artifact_present,
+    }
+
+
+def _render_shown(st: State, shown: Shown) -> None:
+    r = shown.record
+    out = st.out
+    state_ = "active" if shown.active else "deprecated"
+    out.print(f"[bold]{escape(r.model)}@{escape(r.version)}[/bold] ({state_})")
+    rows: list[tuple[str, str]] = [
+        ("stages", ", ".join(shown.stages) or "-"),
+        ("created", r.created),
+        ("message", r.message or "-"),
+        ("trained at", r.git.get("commit", "?")),
+        ("tag", f"{shown.tag} -> {shown.tag_commit[:10]}"),
+        (
+            "artifact",
+            f"{r.artifact.get('path')} ({r.artifact.get('format')}, "
+            f"{r.artifact.get('bytes')} bytes)",
+        ),
+        ("sha256", str(r.artifact.get("sha256"))),
+        ("available", "yes" if shown.artifact_present else "no (`dvc fetch --all-tags`)"),
+    ]
+    for name, d in r.data.items():
+        rows.append(
+            (
+                f"data {name}",
+                f"{d.get('path')} md5 {d.get('md5')} rows {d.get('rows')} ({d.get('role')})",
+            )
+        )
+    for key, value in _flat(r.params):
+        rows.append((f"param {key}", str(value)))
+    for key, value in _flat(r.metrics):
+        rows.append((f"metric {key}", str(value)))
+    env = r.environment
+    packages = ", ".join(f"{k} {v}" for k, v in (env.get("packages") or {}).items())
+    rows.append(("python", f"{env.get('python')} ({env.get('source', '?')})"))
+    rows.append(("packages", packages or "-"))
+    if r.tests:
+        t = r.tests
+        verdict = "passed" if t.get("passed") else "FAILED"
+        rows.append(("tests", f"{verdict} on {t.get('ran')}, data md5 {t.get('data_md5')}"))
+        for c in t.get("checks", []):
+            if c.get("passed") is False:
+                rows.append(("  failed", f"{c.get('family')}: {c.get('name')} = {c.get('value')}"))
+    else:
+        rows.append(("tests", "none recorded"))
+    for image in r.images:
+        rows.append(("image", f"{image.get('ref')} {image.get('digest') or ''}".strip()))
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        out.print(f"  {key:<{width}}  {escape(str(value))}")
+
+
+def _flat(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    items: list[tuple[str, Any]] = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            items += _flat(value, f"{prefix}{key}.")
+        else:
+            items.append((f"{prefix}{key}", value))
+    return items
+
+
+@app.command("promote")
+def promote(
+    ctx: typer.Context,
+    args: Annotated[
+        list[str],
+        typer.Argument(
+            help="NAME VERSION STAGE, or NAME@VERSION STAGE.",
+            metavar="NAME[@VERSION] [VERSION] STAGE",
+            show_default=False,
+        ),
+    ],
+    force: Annotated[
+        bool, typer.Option("--force", help="Promote although the recorded tests do not allow it.")
+    ] = False,
+    reason: Annotated[
+        str | None,
+        typer.Option("--reason", help="Why --force (stored in the tag message).", metavar="TEXT"),
+    ] = None,
+    push: PushOption = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Put a version in a stage (GTO tag NAME#STAGE#N), replacing the version there.
+
+    Refused (exit 1) unless the version's recorded tests passed on exactly its artifact
+    and test data; --force needs --reason, which the tag message keeps.
+
+    Example:
+
+      mlops model promote churn v0.2.0 prod
+    """
+    from mlops_cli.core.stages import promote as do_promote
+
+    if len(args) == 2 and "@" in args[0]:
+        name, _, version = args[0].partition("@")
+        stage = args[1]
+    elif len(args) == 3:
+        name, version, stage = args
+    else:
+        raise UsageError("give NAME VERSION STAGE (or NAME@VERSION STAGE)")
+    st = state(ctx, json_output)
+    done = do_promote(_project(st), name, version, stage, force=force, reason=reason, push=push)
+    if st.json:
+        st.emit("model promote", {"result": done})
+        return
+    if done.tag is None:
+        st.success(f"{name}@{done.version} is in {stage} already")
+        return
+    replaced = f", replacing {', '.join(done.replaced)}" if done.replaced else ""
+    forced = " (forced)" if done.forced else ""
+    st.success(f"{name}@{done.version} is in {stage}{replaced}{forced}")
+    st.out.print(escape(done.tag))
+
+
+@app.command("deprecate")
+def deprecate(
+    ctx: typer.Context,
+    spec: Annotated[
+        str,
+        typer.Argument(
+            help="NAME@VERSION (deregister it), NAME#STAGE (empty the stage) or NAME (the"
+            " whole model).",
+            metavar="SPEC",
+            show_default=False,
+        ),
+    ],
+    message: Annotated[
+        str | None, typer.Option("-m", "--message", help="Why (tag message).")
+    ] = None,
+    push: PushOption = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Deprecate a version, empty a stage, or deprecate a model (GTO's tag format).
+
+    Example:
+
+      mlops model deprecate churn@v0.1.0 -m "leaks the label"
+    """
+    from mlops_cli.core.stages import deprecate as do_deprecate
+
+    st = state(ctx, json_output)
+    done = do_deprecate(_project(st), spec, message=message, push=push)
+    if st.json:
+        st.emit("model deprecate", {"result": done})
+        return
+    st.success(f"deprecated {spec} ({', '.join(done.tags)})")
+
+
+@app.command("card")
+def card(
+    ctx: typer.Context,
+    spec: Annotated[
+        str,
+        typer.Argument(
+            help="NAME (latest), NAME@VERSION or NAME#STAGE.", metavar="SPEC", show_default=False
+        ),
+    ],
+    template: Annotated[
+        Path | None,
+        typer.Option("--template", help="Your own jinja2 card template.", metavar="FILE"),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Print a markdown model card rendered from the version's record.
+
+    Example:
+
+      mlops model card churn@v0.2.0 > MODEL_CARD.md
+    """
+    from mlops_cli.core.modelcard import render_card
+
+    st = state(ctx, json_output)
+    text = render_card(_project(st), spec, template=st.cwd / template if template else None)
+    if st.json:
+        st.emit("model card", {"spec": spec, "markdown": text})
+        return
+    import sys
+
+    sys.stdout.write(text)
