@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-demo: setup                    ## scaffold the demo project in a temp folder and train it
+demo: setup services           ## the whole lifecycle on the demo project, in a temp folder
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
 services:                      ## install (as root) and start sshd, dockerd, registries for the tests

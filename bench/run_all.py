@@ -9,7 +9,16 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["startup.py"]
+BENCHMARKS = [
+    "startup.py",
+    "data_add.py",
+    "image.py",
+    "modeltests.py",
+    "validate.py",
+    "hook.py",
+    "validate_memory.py",
+    "status.py",
+]
 
 
 def main() -> int:

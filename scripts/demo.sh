@@ -1,33 +1,103 @@
 #!/usr/bin/env bash
-# The main job end to end on the built-in demo project, in a temporary folder:
-# scaffold -> train with DVC -> show the model's metrics.
+# The whole lifecycle on the built-in demo project, in a temporary folder:
+#   init -> validate -> dvc repro -> model register -> test --record -> promote
+#   -> image build -> test --image -> image push -> status --check
+# then the loop closing: new raw data -> status names the model stale -> retrain ->
+# register the next version -> test -> promote.
+# Docker steps run when a daemon answers and are reported as skipped when none does.
 set -euo pipefail
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/mlops-demo.XXXXXX")"
-echo "== demo folder: $work"
-cd "$work"
+registry="${MLOPS_DEMO_REGISTRY:-127.0.0.1:5000}"
+base="${MLOPS_DEMO_BASE_IMAGE:-mlops-test/python:3.11-bookworm}"
 
 # A fresh machine may have no git identity; the demo must not depend on one.
 export GIT_AUTHOR_NAME="${GIT_AUTHOR_NAME:-mlops demo}" GIT_AUTHOR_EMAIL="${GIT_AUTHOR_EMAIL:-demo@example.invalid}"
 export GIT_COMMITTER_NAME="${GIT_COMMITTER_NAME:-$GIT_AUTHOR_NAME}" GIT_COMMITTER_EMAIL="${GIT_COMMITTER_EMAIL:-$GIT_AUTHOR_EMAIL}"
 export DVC_NO_ANALYTICS=1
 
-step() { printf '\n== %s\n' "$*"; }
+declare -a summary=()
+n=0
+step() { n=$((n + 1)); printf '\n\033[1m== %d. %s\033[0m\n' "$n" "$1"; }
+done_() { summary+=("ok       $1"); }
+skipped() { summary+=("SKIPPED  $1 ($2)"); printf 'skipped: %s\n' "$2"; }
 
-step "mlops --version"
-mlops --version
-step "mlops templates list"
-mlops templates list
-step "mlops init churn (scaffold, git init, dvc init, first commit)"
+echo "demo folder: $work"
+cd "$work"
+
+step "mlops init churn: scaffold, export data, git init, dvc init, first commit"
 mlops init churn --defaults
 cd churn
-step "mlops config check"
-mlops config check
-step "dvc repro (prepare -> train -> evaluate, offline)"
+git config user.name "$GIT_AUTHOR_NAME"; git config user.email "$GIT_AUTHOR_EMAIL"
+sed -i "s|^  base: .*|  base: $base|; s|^  registry: .*|  registry: $registry|" mlops.yaml
+git commit -qam "demo: local base image and registry"
+done_ "init: project scaffolded and committed"
+
+step "mlops validate raw: the raw data against its pandera schema"
+mlops validate raw
+done_ "validate: raw data matches its schema"
+
+step "dvc repro: prepare -> train -> evaluate (offline)"
 dvc repro
-step "dvc metrics show"
-dvc metrics show
-step "git log"
-git log --oneline
-echo
-echo "Done: a project in $work/churn, trained from data scikit-learn ships, its model in models/model.skops."
+git add -A && git commit -qm "Train the first model"
+mlops validate   # now every data set, the prepared train/holdout splits included
+done_ "dvc repro: model trained, metrics written, all data sets valid"
+
+step "mlops model register churn --bump minor"
+mlops model register churn --bump minor -m "first model"
+done_ "register: churn@v0.1.0 with its lineage record and tag"
+
+step "mlops test churn@v0.1.0 --record"
+mlops test churn@v0.1.0 --record --junit reports/model-tests.xml
+done_ "test: declared checks passed and were recorded"
+
+step "mlops model promote churn v0.1.0 prod"
+mlops model promote churn v0.1.0 prod
+done_ "promote: churn#prod points at v0.1.0"
+
+if docker info >/dev/null 2>&1 && docker image inspect "$base" >/dev/null 2>&1; then
+  step "mlops image build churn@v0.1.0"
+  mlops image build churn@v0.1.0
+  done_ "image build: hermetic, model in the last layer"
+  step "mlops test churn@v0.1.0 --image $registry/churn:v0.1.0"
+  mlops test churn@v0.1.0 --image "$registry/churn:v0.1.0"
+  done_ "test --image: the same checks through the container's /predict"
+  step "mlops image push churn@v0.1.0"
+  mlops image push churn@v0.1.0
+  done_ "image push: digest recorded in the version record"
+else
+  step "image build / test --image / push"
+  skipped "image build, test --image, image push" "no Docker daemon or no base image $base; run as root: bash scripts/services.sh"
+fi
+
+step "mlops status --check: data, models, tests, stages, images, git in one view"
+mlops status --check
+done_ "status --check: nothing stale (exit 0)"
+
+step "New raw data arrives: mlops data add"
+python3 - <<'PY'
+import csv
+rows = list(csv.reader(open("data/raw/data.csv")))
+header, body = rows[0], rows[1:]
+with open("data/raw/data.csv", "a", newline="") as fh:
+    csv.writer(fh).writerows(body[:40])  # forty more (duplicated) observations
+PY
+mlops data add data/raw/data.csv --dataset raw
+git commit -qm "More raw data"
+done_ "data add: validated, versioned with DVC, committed"
+
+step "mlops status: the model is now stale"
+if mlops status --check; then echo "expected status to name the model as stale"; exit 1; fi
+done_ "status --check: exit 1, names churn as trained on old data"
+
+step "dvc repro, register v0.2.0, test, promote"
+dvc repro
+git add -A && git commit -qm "Retrain on the new data"
+mlops model register churn --bump minor -m "more data"
+mlops test churn@v0.2.0 --record
+mlops model promote churn v0.2.0 prod
+mlops model list
+done_ "loop closed: churn@v0.2.0 trained on the new data, tested and in prod"
+
+printf '\n\033[1m== Summary\033[0m (project in %s/churn)\n' "$work"
+printf '  %s\n' "${summary[@]}"

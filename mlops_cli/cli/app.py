@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import importlib
 import os
 import sys
-import traceback
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,15 +12,76 @@ import typer
 from typer.core import TyperGroup
 
 from mlops_cli import __version__
-from mlops_cli.cli import config as config_cmd
-from mlops_cli.cli import init as init_cmd
-from mlops_cli.cli import templates as templates_cmd
 from mlops_cli.cli.console import State
 from mlops_cli.core.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, MlopsError
 
+# Every command, in the order `mlops --help` lists them: name -> (module under
+# mlops_cli.cli, attribute: a command function or a Typer group, the first line of its help).
+# A command's module is imported only when that command runs, so `mlops --help` and a hook
+# pay for none of them (bench/startup.py). tests/cli/test_app.py checks the help lines
+# against the commands themselves, so they cannot drift.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": (
+        "init",
+        "init",
+        "Scaffold a project from a template: files, data, git and DVC, first commit.",
+    ),
+    "template": ("templates", "app", "Project templates: list them, update a project."),
+    "config": ("config", "app", "The project file mlops.yaml."),
+    "data": (
+        "data",
+        "app",
+        "Data sets: version them with DVC (schema-checked first), push, pull, status.",
+    ),
+    "schema": ("schema", "app", "pandera schemas of data sets."),
+    "validate": ("validate", "validate", "Validate data sets against their pandera schemas."),
+    "model": (
+        "model",
+        "app",
+        "The model registry: versions as GTO tags plus a committed lineage record.",
+    ),
+    "test": ("modeltest", "test", "Run the model tests declared in mlops.yaml."),
+    "image": ("image", "app", "Container images of models: build, push, inspect."),
+    "serve": ("serve", "serve", "Serve a model over HTTP on this machine."),
+    "status": ("status", "status", "Data, models, tests, stages, images and git in one view."),
+    "doctor": (
+        "doctor",
+        "doctor",
+        "Check git, DVC, the Docker daemon, the registry, the DVC remote and the Python env.",
+    ),
+}
+HIDDEN_ALIASES = {"templates": "template"}  # `mlops templates list` (issue 2's spelling)
+
 
 class MlopsGroup(TyperGroup):
-    """Maps exceptions to DESIGN.md §5 exit codes for every command below the root."""
+    """Loads commands lazily, and maps exceptions to DESIGN.md §5 exit codes for every
+    command below the root."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*COMMANDS, *HIDDEN_ALIASES]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        name = HIDDEN_ALIASES.get(cmd_name, cmd_name)
+        if name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module, attr, _ = COMMANDS[name]
+        target = getattr(importlib.import_module(f"mlops_cli.cli.{module}"), attr)
+        command: Any
+        if isinstance(target, typer.Typer):
+            # Plain click help everywhere: rich's help renderer costs more than typer itself.
+            target.rich_markup_mode = None
+            command = typer.main.get_group(target)
+        else:
+            single = typer.Typer(rich_markup_mode=None)
+            single.command(name)(target)
+            command = typer.main.get_command(single)
+        command.name = cmd_name
+        command.hidden = cmd_name in HIDDEN_ALIASES
+        return command
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_) for name, (_, _, help_) in COMMANDS.items()])
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -57,6 +117,9 @@ def log_dir() -> Path:
 
 
 def write_crash_log(exc: BaseException) -> Path:
+    import datetime as dt
+    import traceback
+
     folder = log_dir()
     folder.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
@@ -118,16 +181,6 @@ def root(
         if not cwd.is_dir():
             raise typer.BadParameter(f"{directory} is not a folder", param_hint="-C")
     ctx.obj = State(cwd=cwd, quiet=quiet, verbose=verbose)
-
-
-app.command("init")(init_cmd.init)
-app.add_typer(templates_cmd.app, name="template")
-app.add_typer(templates_cmd.app, name="templates", hidden=True)  # `mlops templates list`
-app.add_typer(config_cmd.app, name="config")
-# -- data, schema, validate (issue 3) --
-# -- model, test (issue 4) --
-# -- image, serve (issue 5) --
-# -- status, doctor, template update (issue 6) --
 
 
 def run() -> None:

@@ -26,7 +26,7 @@ def _console(stream: Any) -> Console:
     # NO_COLOR is honoured by rich itself; highlight=False keeps paths and numbers plain.
     from rich.console import Console
 
-    return Console(file=stream, highlight=False, soft_wrap=True)
+    return Console(file=stream, highlight=False, soft_wrap=True, emoji=False)
 
 
 def escape(text: str) -> str:

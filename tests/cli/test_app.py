@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -170,3 +171,34 @@ def test_ctrl_c_during_init_removes_the_project(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert not dest.exists()
+
+
+def test_lazy_command_table_matches_the_commands() -> None:
+    """`mlops --help` lists commands from a static table; it must say what they say."""
+    import typer
+
+    from mlops_cli.cli.app import COMMANDS, app
+
+    root = typer.main.get_command(app)
+    ctx = typer.Context(root, info_name="mlops")
+    for name, (_, _, first_line) in COMMANDS.items():
+        command = root.get_command(ctx, name)  # type: ignore[attr-defined]
+        assert command is not None, name
+        help_text = " ".join((command.help or "").split("\n\n")[0].split())
+        assert help_text.startswith(first_line.rstrip(".")), (name, help_text)
+
+
+def test_help_imports_no_command_module(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.argv = ['mlops', '--help']\n"
+        "from mlops_cli.cli.app import run\n"
+        "try:\n    run()\nexcept SystemExit:\n    pass\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('mlops_cli.cli.') "
+        "or m in ('pydantic', 'rich', 'yaml', 'git', 'dvc', 'pandas', 'docker'))\n"
+        "print(loaded, file=sys.stderr)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path
+    )
+    loaded = proc.stderr.strip().splitlines()[-1]
+    assert loaded == "['mlops_cli.cli.app', 'mlops_cli.cli.console']", loaded

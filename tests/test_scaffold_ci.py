@@ -1,0 +1,93 @@
+"""Every `mlops` command that the scaffolded CI workflow and hooks call exists, with
+exactly the options they pass (issue 6, part 5)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import Any
+
+import pytest
+import typer
+import yaml
+
+from mlops_cli.cli.app import app
+from mlops_cli.core.scaffold import render_project
+from mlops_cli.core.templates import list_templates, resolve_answers
+from tests.conftest import REPO_ROOT
+
+
+def mlops_calls(text: str) -> list[str]:
+    """Every `mlops ...` command line in a run block or hook entry."""
+    calls = []
+    for line in text.splitlines():
+        for match in re.finditer(r"(?:^|[;&|(]\s*|\s)(mlops\s[^;&|)\n]+)", line):
+            calls.append(match.group(1).strip())
+    return calls
+
+
+def parse(call: str) -> None:
+    """Parse the call with the real CLI: an unknown command or option raises."""
+    words = shlex.split(call.replace("$(", "").replace("$ref", "REF"))[1:]
+    if ">" in words:  # a shell redirection ends the command's own words
+        words = words[: words.index(">")]
+    command: Any = typer.main.get_command(app)
+    ctx = command.make_context("mlops", [], resilient_parsing=True)
+    while words and hasattr(command, "get_command"):
+        sub = command.get_command(ctx, words[0])
+        assert sub is not None, f"{call!r}: no command {words[0]!r}"
+        command, words = sub, words[1:]
+        ctx = command.make_context(command.name, [], parent=ctx, resilient_parsing=True)
+    command.make_context(command.name, list(words), parent=ctx.parent)
+
+
+def scaffolded_files() -> dict[str, str]:
+    tpl = next(t for t in list_templates() if t.name == "sklearn-classifier")
+    answers = resolve_answers(tpl, {}, dest_name="churn")
+    return {f.rel: f.content.decode() for f in render_project(tpl, answers)}
+
+
+def workflow_and_hook_calls() -> list[tuple[str, str]]:
+    files = scaffolded_files()
+    found = []
+    workflow = yaml.safe_load(files[".github/workflows/mlops.yml"])
+    for job in workflow["jobs"].values():
+        for step in job["steps"]:
+            found += [
+                (f"workflow: {step.get('name')}", c) for c in mlops_calls(step.get("run", ""))
+            ]
+    for source in (
+        files[".pre-commit-config.yaml"],
+        (REPO_ROOT / ".pre-commit-hooks.yaml").read_text(),
+    ):
+        doc = yaml.safe_load(source)
+        hooks = doc if isinstance(doc, list) else [h for r in doc["repos"] for h in r["hooks"]]
+        found += [(f"hook: {h['id']}", h["entry"]) for h in hooks if h["entry"].startswith("mlops")]
+    return found
+
+
+CALLS = workflow_and_hook_calls()
+
+
+def test_the_workflow_runs_the_checks_with_junit_reports() -> None:
+    names = " ".join(c for _, c in CALLS)
+    for needed in (
+        "mlops validate",
+        "mlops test",
+        "mlops image build",
+        "mlops image push",
+        "--junit",
+        "mlops config check",
+    ):
+        assert needed in names, needed
+    assert len(CALLS) >= 10
+
+
+@pytest.mark.parametrize(("where", "call"), CALLS, ids=[w for w, _ in CALLS])
+def test_every_call_parses(where: str, call: str) -> None:
+    parse(call)
+
+
+def test_a_wrong_option_would_be_caught() -> None:
+    with pytest.raises(Exception, match="No such option"):
+        parse("mlops validate --no-such-option")
