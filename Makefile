@@ -29,7 +29,7 @@ lint: setup
 	$(BIN)/mypy
 
 bench: setup                   ## every benchmark, each beside its anchor measured in the same run
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/run_all.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 docs: setup                    ## regenerate the reference parts of docs/
 	$(BIN)/python -m mlops_cli.cli.reference

@@ -22,6 +22,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from mlops_cli.core import picklesafe, safeload
 from mlops_cli.core.errors import InputError, UnsafeError
+from mlops_cli.core.fs import sha256_file
 from mlops_cli.core.project import open_project
 from mlops_cli.core.register import register
 from tests.modelproject import NAME, commit_all, copy_of, edit_config, trained
@@ -327,7 +328,7 @@ def test_a_joblib_model_loads_once_a_committed_record_names_it(joblib_project: P
     fake = joblib_project / ".mlops/models/churn/v9.9.9.yaml"
     fake.parent.mkdir(parents=True, exist_ok=True)
     fake.write_text(
-        done.record.to_yaml().replace(done.record.artifact["sha256"], safeload._digest(other)[0])
+        done.record.to_yaml().replace(done.record.artifact["sha256"], sha256_file(other)[0])
     )
     with pytest.raises(UnsafeError, match="in no committed version record"):
         safeload.check_loadable(other, "joblib", project=p)
