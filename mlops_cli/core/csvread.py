@@ -89,17 +89,25 @@ def read_header(path: Path, *, delimiter: str, source: str) -> CsvLayout:
         if "\n" not in text:
             raise not_utf8(source, head, start + exc.start) from None
     records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = next(records, [])
+    try:
+        header = next(records, [])
+    except csv.Error as exc:  # e.g. a header field over the csv module's 128 KiB limit
+        raise InputError(f"{source}:1: cannot read the header line: {exc}") from None
     names = [name.strip() for name in header]
     if not any(names):
         raise InputError(f"{source}:1: the header line has no column names")
     seen: set[str] = set()
     for name in names:
+        if "\x00" in name:  # Arrow cuts a name at a NUL: two such names would collide
+            raise InputError(f"{source}:1: column {name!r} has a NUL byte in its name")
         if name in seen:
             raise InputError(f"{source}:1: column {name!r} appears twice in the header")
         seen.add(name)
     whole_file = len(head) < _HEAD_BYTES
-    has_data = any(any(field.strip() for field in row) for row in records)
+    try:
+        has_data = any(any(field.strip() for field in row) for row in records)
+    except csv.Error:  # a field too large for the csv module: there is data; pyarrow judges it
+        has_data = True
     if whole_file and not has_data:
         raise InputError(
             f"{source}: has a header line but no data rows",

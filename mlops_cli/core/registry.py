@@ -90,6 +90,7 @@ class VersionRecord:
                 f"{source}: not a version record (needs {', '.join(_REQUIRED)})",
                 hint="restore it from git history; records are written by `mlops model register`",
             )
+        _check_shapes(data, source)
         return cls(
             model=str(data["model"]),
             version=str(data["version"]),
@@ -104,6 +105,32 @@ class VersionRecord:
             images=list(data.get("images") or []),
             message=data.get("message"),
         )
+
+
+_MAPPINGS = ("git", "artifact", "data", "params", "metrics", "environment", "tests")
+
+
+def _check_shapes(data: dict[str, Any], source: str) -> None:
+    """ConfigError (not a crash later) for a hand-edited record whose sections have the
+    wrong type: `git: true`, `images: {}`, `data: {train: 3}`."""
+
+    def bad(key: str, want: str) -> ConfigError:
+        return ConfigError(
+            f"{source}: `{key}` must be {want}, found {type(data[key]).__name__}",
+            hint="restore it from git history; records are written by `mlops model register`",
+        )
+
+    for key in _MAPPINGS:
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            raise bad(key, "a mapping")
+    if data.get("images") is not None and not (
+        isinstance(data["images"], list) and all(isinstance(i, dict) for i in data["images"])
+    ):
+        raise bad("images", "a list of mappings")
+    if not all(isinstance(v, dict) for v in (data.get("data") or {}).values()):
+        raise bad("data", "a mapping of data set names to mappings")
+    if data.get("message") is not None and not isinstance(data["message"], str):
+        raise bad("message", "text")
 
 
 @dataclass(frozen=True)

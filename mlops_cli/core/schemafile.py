@@ -229,7 +229,10 @@ def load_schema(path: Path, *, source: str | None = None) -> SchemaSpec:
         strict=strict,
         unique=_unique_sets(doc, data.get("unique")),
         pandas_reason=reasons[0] if reasons else None,
-        regex_columns=any(bool(c.get("regex")) for c in (data.get("columns") or {}).values()),
+        # A column with no settings (`id:`) is None here; _columns took it as {}.
+        regex_columns=any(
+            bool((c or {}).get("regex")) for c in (data.get("columns") or {}).values()
+        ),
         report_duplicates=_report_duplicates(doc, (), data),
     )
 

@@ -82,7 +82,10 @@ def list_templates() -> list[Template]:
 
 
 def _is_tpl(folder: Path) -> bool:
-    return folder.is_dir() and (folder / SPEC_FILE).is_file()
+    try:
+        return folder.is_dir() and (folder / SPEC_FILE).is_file()
+    except OSError:  # a name too long for the filesystem, a loop: not a template
+        return False
 
 
 def resolve_template(ref: str, *, cwd: Path) -> Template:
@@ -92,7 +95,10 @@ def resolve_template(ref: str, *, cwd: Path) -> Template:
         candidate = builtin_root() / ref
         if _is_tpl(candidate):
             return load_template_dir(candidate, builtin=True)
-    path = (cwd / Path(ref).expanduser()).resolve()
+    try:
+        path = (cwd / Path(ref).expanduser()).resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop, or `~user` unknown
+        path = cwd / ref
     if _is_tpl(path):
         return load_template_dir(path, builtin=False)
     names = ", ".join(t.name for t in list_templates())
