@@ -7,6 +7,29 @@ import sys
 
 
 def main() -> None:
+    sys.unraisablehook = _unraisable
+    try:
+        _main()
+    except KeyboardInterrupt:
+        # Ctrl-C while the CLI is still importing (or already tearing down), outside the
+        # app's own handler: the same exit 130, without a traceback.
+        sys.stderr.write("interrupted\n")
+        raise SystemExit(130) from None
+
+
+def _unraisable(args: sys.UnraisableHookArgs) -> None:
+    """A Ctrl-C that lands in a callback Python cannot raise from (an import lock's weakref
+    callback at startup) is printed as "Exception ignored ... Traceback" and then lost.
+    Deliver it again instead, to be raised where the code is: the usual exit 130."""
+    if args.exc_type is not None and issubclass(args.exc_type, KeyboardInterrupt):
+        import signal
+
+        signal.raise_signal(signal.SIGINT)
+        return
+    sys.__unraisablehook__(args)
+
+
+def _main() -> None:
     if sys.argv[1:] == ["--version"]:
         from mlops_cli import __version__
 

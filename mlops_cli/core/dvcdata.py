@@ -9,6 +9,7 @@ from __future__ import annotations
 import configparser
 import contextlib
 import os
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,8 +119,55 @@ def track(root: Path, target: Path, reporter: Reporter) -> None:
     which also saves a full copy of the data. With a link cache type (`cache.type`
     hardlink/symlink) `dvc checkout --relink` turns it into a link later.
     """
+    started = time.time()
     with _quiet_dvc(reporter), _dvc_errors("add"), _atomic_dvc_files(), _repo(root) as repo:
-        repo.add([str(target)], relink=False)
+        # Copies a killed add (SIGKILL, power loss) left behind; only in the repository's own
+        # cache, which no other repository writes (the caller holds the repo lock).
+        _remove_cache_temps(root, since=None)
+        _repair_rwlock(root, reporter)
+        try:
+            repo.add([str(target)], relink=False)
+        except BaseException:
+            # DVC copies into the cache through `.<random>.tmp` and leaves it behind when the
+            # copy fails (disk full, Ctrl-C): remove ours while DVC's repo lock is still held.
+            _remove_cache_temps(root, since=started)
+            raise
+
+
+def _repair_rwlock(root: Path, reporter: Reporter) -> None:
+    """DVC rewrites `.dvc/tmp/rwlock` in place; a DVC killed mid-write (SIGKILL) leaves it
+    empty or cut, and every later DVC command fails on it. Its entries only describe DVC
+    operations in flight, so a file that stays unreadable is removed (DVC reads a missing
+    one as "no locks"). Read twice, apart, so a live writer's brief truncation is spared."""
+    import json
+
+    path = Path(root) / ".dvc" / "tmp" / "rwlock"
+    for attempt in range(2):
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+            return
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError):
+            if attempt == 0:
+                time.sleep(0.2)
+    with contextlib.suppress(OSError):
+        path.unlink()
+        reporter.warn(f"removed {path.relative_to(root)}, left unreadable by a killed DVC")
+
+
+def _remove_cache_temps(root: Path, since: float | None) -> None:
+    """Remove DVC's `.<random>.tmp` copies from the cache: those made since `since`, or
+    (`since=None`) all of them when the cache is the repository's own `.dvc/cache`."""
+    from mlops_cli.core.dvcfiles import cache_dir
+
+    cache = cache_dir(root)
+    if since is None and cache != Path(root) / ".dvc" / "cache":
+        return  # a shared cache: another repository's add may be writing there right now
+    for tmp in (cache / "files" / "md5").glob("*/.*.tmp"):
+        with contextlib.suppress(OSError):
+            if since is None or tmp.stat().st_mtime >= since - 1:
+                tmp.unlink()
 
 
 def push(root: Path, remote: str | None, reporter: Reporter) -> int:

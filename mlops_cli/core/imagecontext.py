@@ -147,7 +147,10 @@ def assemble(bundle: Bundle, wheelhouse: Wheelhouse, dockerfile: str) -> BuildCo
 
     The caller removes it (`shutil.rmtree(ctx.folder)`).
     """
-    folder = Path(tempfile.mkdtemp(prefix="mlops-image-"))
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="mlops-image-"))
+    except OSError as exc:
+        raise _no_room(tempfile.gettempdir(), exc) from exc
     try:
         (folder / "Dockerfile").write_text(dockerfile, encoding="utf-8")
         (folder / LOCK_FILE).write_text(wheelhouse.lock_text)
@@ -165,9 +168,18 @@ def assemble(bundle: Bundle, wheelhouse: Wheelhouse, dockerfile: str) -> BuildCo
         write_model_dir(bundle, folder / "model", locked=wheelhouse.locked)
         files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
         return BuildContext(folder, files)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(exc, OSError):  # disk full, read-only, quota: not a bug
+            raise _no_room(folder.parent, exc) from exc
         raise
+
+
+def _no_room(where: Path | str, exc: OSError) -> InputError:
+    return InputError(
+        f"cannot assemble the build context in {where}: {exc.strerror or exc}",
+        hint="free some space there, or point TMPDIR to a folder with room",
+    )
 
 
 def _link_or_copy(src: Path, dest: Path) -> None:

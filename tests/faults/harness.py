@@ -1,0 +1,193 @@
+"""Fault injection helpers: interrupt a real `mlops` process, then check what it left.
+
+The invariants are the ones DESIGN.md §5 promises for exit 130 ("state is as before or as
+after, never half") and STYLE.md rule 6 (every owned file is written atomically):
+
+- every file mlops owns parses (mlops.yaml, version records, .dvc files, dvc.lock);
+- no GTO tag `<name>@<version>` without its record at the tag's commit, and no committed
+  record without its tag;
+- no `.*.tmp` left by an atomic write once the next command has run;
+- the repo lock is recoverable: the next command is never "busy" (exit 5).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import mlops_bin
+
+# One seed per run, printed in the summary: export MLOPS_FAULT_SEED to replay a run.
+SEED = int(os.environ.get("MLOPS_FAULT_SEED") or random.SystemRandom().randrange(1 << 32))
+
+
+@dataclass
+class Tally:
+    """Interruptions run and passed in this session (printed by tests/faults/conftest.py)."""
+
+    run: int = 0
+    passed: int = 0
+    hit: int = 0  # signalled while the process was still running (the rest had finished)
+    failed: list[str] = field(default_factory=list)
+
+
+TALLY = Tally()
+
+
+def delay_for(test_id: str, low: float, high: float) -> float:
+    """A delay in [low, high) drawn from the session seed and the test's own id, so one
+    test replays the same delay whatever subset of the suite runs."""
+    return random.Random(f"{SEED}:{test_id}").uniform(low, high)
+
+
+@dataclass
+class Interrupted:
+    code: int
+    running: bool  # the process was still running when the signal went out
+    stdout: str
+    stderr: str
+
+
+def interrupt(
+    args: list[str],
+    cwd: Path,
+    sig: signal.Signals,
+    delay: float,
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+) -> Interrupted:
+    """Run `mlops ARGS` in its own session, signal its process group after `delay` s.
+
+    The whole group gets the signal, as a terminal's Ctrl-C does: git, dvc or pip children
+    of mlops see it too. A new session keeps the signal away from pytest itself.
+    """
+    proc = subprocess.Popen(
+        [*mlops_bin(), *args],
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+        start_new_session=True,
+    )
+    try:
+        time.sleep(delay)
+        running = proc.poll() is None
+        if running:
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                running = False
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    if sig == signal.SIGKILL and running:
+        # Children still running in the group (a `git` or `dvc` mid-write) die with it.
+        with_children_gone(proc.pid)
+    return Interrupted(proc.returncode, running, out, err)
+
+
+def with_children_gone(pgid: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+
+
+def run_mlops(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*mlops_bin(), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def git(root: Path, *args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, f"git {args}: {proc.stderr}"
+    return proc.stdout
+
+
+def owned_files_parse(root: Path) -> None:
+    """Every file mlops owns in the work tree parses."""
+    from mlops_cli.core.project import load_config
+    from mlops_cli.core.registry import parse_record
+
+    load_config(root / "mlops.yaml")
+    models = root / ".mlops" / "models"
+    for record in sorted(models.rglob("*.yaml")) if models.is_dir() else []:
+        parse_record(record.read_bytes(), str(record))
+    for path in [*_walk(root, ".dvc"), root / "dvc.lock"]:
+        if path.is_file():
+            doc = yaml.safe_load(path.read_text())
+            assert isinstance(doc, dict), f"{path} is not a YAML mapping: {doc!r}"
+
+
+def _walk(root: Path, suffix: str) -> list[Path]:
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in (".git", ".dvc")]
+        found += [Path(folder) / f for f in files if f.endswith(suffix)]
+    return found
+
+
+def tags_match_records(root: Path) -> None:
+    """No `name@version` tag without its record at the tag's commit; no committed record
+    (at HEAD) without its tag."""
+    from mlops_cli.core.registry import parse_record, record_path
+
+    tags = set(git(root, "tag", "--list").split())
+    for tag in tags:
+        if "@" not in tag or "#" in tag:
+            continue
+        name, _, version = tag.partition("@")
+        rel = record_path(name, version)
+        shown = subprocess.run(
+            ["git", "show", f"refs/tags/{tag}^{{commit}}:{rel}"],
+            cwd=root,
+            capture_output=True,
+            timeout=60,
+        )
+        assert shown.returncode == 0, f"tag {tag} has no record {rel} at its commit"
+        record = parse_record(shown.stdout, f"{tag}:{rel}")
+        assert (record.model, record.version) == (name, version), tag
+    listed = git(root, "ls-tree", "-r", "--name-only", "HEAD", "--", ".mlops/models").split()
+    for rel in listed:
+        name, version = Path(rel).parent.name, Path(rel).stem
+        assert f"{name}@{version}" in tags, f"record {rel} is committed without its tag"
+
+
+def temp_files(root: Path) -> list[str]:
+    """Leftovers of `atomic_write_*` (`.<name>.<random>.tmp`) outside .git."""
+    return sorted(str(p.relative_to(root)) for p in _walk(root, ".tmp") if p.name.startswith("."))
+
+
+def check_after_next_command(root: Path) -> subprocess.CompletedProcess[str]:
+    """Run a read-only command that takes the lock path; it must not be busy and must
+    leave no temp file behind."""
+    nxt = run_mlops(["status", "--json"], root)
+    assert nxt.returncode != 5, f"the lock was not recovered: {nxt.stderr}"
+    assert nxt.returncode != 70, f"internal error after the interruption: {nxt.stderr}"
+    leftovers = temp_files(root)
+    assert not leftovers, f"temp files left after the next command: {leftovers}"
+    return nxt
