@@ -118,8 +118,12 @@ def main() -> int:
     try:
         root = make_project(work, env, base, registry, name)
         build = [*mlops_cmd(), "image", "build", "proj", "--json"]
-        sh(build, root, env)  # warms the wheel cache (network at most once per machine)
+        sh(build, root, env)  # fills the wheel cache (network at most once per machine)
         cold, out = timed([*build, "--no-cache"], root, env)
+        # What a user pushes is a build that used the layer cache; the rebuild after the
+        # model changes resolves the cache the same way. (The --no-cache image above only
+        # times a cold build: its layers are not the ones the cache hands out later.)
+        sh(build, root, env)
         push = [*mlops_cmd(), "image", "push", "proj", "--json"]
         sh(push, root, env)
         first = manifest(registry, name, "workspace")

@@ -52,7 +52,9 @@ def machine() -> str:
     )
 
 
-def render(rows: list[dict[str, object]], failed: list[str], quick: bool, started: str) -> str:
+def render(
+    rows: list[dict[str, object]], failed: list[str], quick: bool, started: str, load: str
+) -> str:
     mode = "quick (`--quick`: smaller sizes)" if quick else "full sizes"
     lines = [
         "# Benchmarks",
@@ -64,6 +66,7 @@ def render(rows: list[dict[str, object]], failed: list[str], quick: bool, starte
         f"- machine: {machine()}",
         f"- python: {platform.python_version()}",
         f"- mode: {mode}",
+        f"- load average (1 min) at start and end: {load} (other work on the machine skews ratios)",
         "",
         "| benchmark | figure | measured | anchor | anchor value | ratio | target | result |",
         "|---|---|---|---|---|---|---|---|",
@@ -87,6 +90,7 @@ def main() -> int:
     parser.add_argument("--no-report", action="store_true", help="print, do not write docs/")
     args = parser.parse_args()
     started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    load_start = os.getloadavg()[0]
     with tempfile.NamedTemporaryFile(suffix=".jsonl", delete=False) as sink:
         rows_file = Path(sink.name)
     env = {**os.environ, "MLOPS_BENCH_ROWS": str(rows_file)}
@@ -100,7 +104,8 @@ def main() -> int:
             failed.append(name)
     rows = [json.loads(line) for line in rows_file.read_text().splitlines() if line.strip()]
     rows_file.unlink()
-    report = render(rows, failed, args.quick, started)
+    load = f"{load_start:.1f} / {os.getloadavg()[0]:.1f}"
+    report = render(rows, failed, args.quick, started, load)
     if not args.no_report:
         REPORT.write_text(report, encoding="utf-8")
         print(f"\nwrote {REPORT}")
