@@ -19,21 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bigcsv import SCHEMA
 from common import Row, mlops_cmd, report, time_cmd
-
-SCHEMA = """\
-schema_type: dataframe
-columns:
-  id: {dtype: int64, nullable: false, unique: true}
-  age: {dtype: int64, checks: {in_range: {min_value: 0, max_value: 120}}}
-  income: {dtype: float64, nullable: true, checks: {greater_than_or_equal_to: 0}}
-  score: {dtype: float64, checks: {in_range: {min_value: 0, max_value: 1}}}
-  segment: {dtype: str, checks: {isin: [a, b, c, d]}}
-  country: {dtype: str, checks: {isin: [BR, CN, DE, ES, FR, GB, IN, IT, JP, US]}}
-  churned: {dtype: int64, checks: {isin: [0, 1]}}
-strict: true
-coerce: false
-"""
 
 CONFIG = """\
 schema_version: 1
