@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 
 from mlops_cli import __version__
 from mlops_cli.cli.console import State
+from mlops_cli.cli.entry import was_interrupted
 from mlops_cli.core.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, MlopsError
 
 # Every command, in the order `mlops --help` lists them: name -> (module under
@@ -95,6 +96,9 @@ class MlopsGroup(TyperGroup):
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
         except Exception as exc:  # a bug: one line for the user, the traceback in a file
+            if was_interrupted(exc):  # a Ctrl-C that Python or a library wrapped
+                _state(ctx).err.print("[red]interrupted[/red]")
+                raise typer.Exit(EXIT_INTERRUPTED) from None
             log = write_crash_log(exc)
             _state(ctx).err.print(
                 f"[red]internal error:[/red] {type(exc).__name__}: {str(exc)[:200]}\n"

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from mlops_cli import __version__
+from mlops_cli.cli.entry import was_interrupted
 from tests.conftest import mlops_bin
 from tests.core.tpl import BASIC, make_template
 
@@ -201,4 +202,27 @@ def test_help_imports_no_command_module(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path
     )
     loaded = proc.stderr.strip().splitlines()[-1]
-    assert loaded == "['mlops_cli.cli.app', 'mlops_cli.cli.console']", loaded
+    # entry: the launcher's own module, loaded on every run anyway (was_interrupted).
+    want = "['mlops_cli.cli.app', 'mlops_cli.cli.console', 'mlops_cli.cli.entry']"
+    assert loaded == want, loaded
+
+
+def test_a_ctrl_c_that_python_wrapped_is_still_a_ctrl_c() -> None:
+    """Python 3.11 wraps a KeyboardInterrupt raised in `__set_name__` (a class body being
+    built while an import runs) in a RuntimeError; seen when Ctrl-C hit `import pathlib`."""
+
+    class Interrupting:
+        def __set_name__(self, owner: type, name: str) -> None:
+            raise KeyboardInterrupt
+
+    with pytest.raises(BaseException) as info:
+
+        class Owner:
+            attr = Interrupting()
+
+    assert was_interrupted(info.value)
+    assert not was_interrupted(RuntimeError("x"))
+    looped = ValueError("a")
+    looped.__context__ = ValueError("b")
+    looped.__context__.__context__ = looped  # a cycle must not hang
+    assert not was_interrupted(looped)

@@ -13,7 +13,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.write_sep("-", "fault injection")
     terminalreporter.write_line(
         f"interruptions: {TALLY.run} run, {TALLY.passed} passed "
-        f"({TALLY.hit} hit a running process; MLOPS_FAULT_SEED={SEED} replays the delays)"
+        f"({TALLY.hit} hit a running process, {TALLY.prestart} of them in Python's own"
+        f" start-up before mlops code ran; MLOPS_FAULT_SEED={SEED} replays the delays)"
     )
     for failed in TALLY.failed:
         terminalreporter.write_line(f"  failed: {failed}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import subprocess
 import time
@@ -35,6 +36,7 @@ class Tally:
     run: int = 0
     passed: int = 0
     hit: int = 0  # signalled while the process was still running (the rest had finished)
+    prestart: int = 0  # of the hits, landed in Python's own start-up, before mlops code ran
     failed: list[str] = field(default_factory=list)
 
 
@@ -96,6 +98,58 @@ def interrupt(
         # Children still running in the group (a `git` or `dvc` mid-write) die with it.
         with_children_gone(proc.pid)
     return Interrupted(proc.returncode, running, out, err)
+
+
+PACKAGE = Path(__file__).resolve().parents[2] / "mlops_cli"
+FRAME = re.compile(r'^  File "(?P<file>[^"]+)", line \d+, in (?P<func>\S+)$', re.MULTILINE)
+# Module bodies that run before `main()` can install its handler: the launcher imports
+# mlops_cli.cli.entry, which executes these three files top to bottom.
+PRE_MAIN = {PACKAGE / "__init__.py", PACKAGE / "cli" / "__init__.py", PACKAGE / "cli" / "entry.py"}
+
+
+def before_mlops_started(got: Interrupted) -> bool:
+    """Did the SIGINT land in Python's own start-up, before `mlops_cli.cli.entry.main` ran?
+
+    Python then prints a KeyboardInterrupt of its own (docs/exit-codes.md, "Ctrl-C"), under
+    one of several headers seen here: none (exit -2), "Fatal Python error: init_import_site"
+    or "failed to set __main__.__loader__" (exit 1), a bare "KeyboardInterrupt" (exit 1), or
+    "Failed checking if argv[0] is an import path entry" / "Exception ignored in: <function
+    _get_module_lock...>", after which Python carries on and mlops runs normally (exit 0).
+
+    It is recognised from the frames, traceback by traceback. One that starts in the
+    interpreter's own start-up (a `<frozen ...>` frame: importing `site`, `io`, or `.pth`
+    code and whatever that imports) may hold anything but an mlops function. One that starts
+    in the launcher script may hold only import machinery and the module bodies of the three
+    files the launcher imports. Any other frame (main, the app, a command, a thread) means
+    mlops was running, and the traceback is a bug.
+    """
+    if not got.running or got.code not in (0, 1, -signal.SIGINT):
+        return False
+    if got.stderr.strip() == "KeyboardInterrupt":
+        return got.code != 0
+    if "KeyboardInterrupt" not in got.stderr:
+        return False
+    tracebacks = got.stderr.split("Traceback (most recent call last):\n")[1:]
+    return bool(tracebacks) and all(_startup_traceback(text) for text in tracebacks)
+
+
+def _startup_traceback(text: str) -> bool:
+    frames = [(m["file"], m["func"]) for m in FRAME.finditer(text)]
+    if not frames:
+        return False
+    outer = Path(frames[0][0])
+    for file, func in frames:
+        path = Path(file)
+        if path.is_relative_to(PACKAGE) and not (path in PRE_MAIN and func == "<module>"):
+            return False
+    if frames[0][0].startswith("<frozen "):
+        return True  # the interpreter initialising itself, before the launcher runs
+    if not (outer.name == "mlops" and outer.parent.name == "bin"):
+        return False
+    return all(
+        file.startswith("<frozen ") or (func == "<module>" and Path(file) in PRE_MAIN | {outer})
+        for file, func in frames
+    )
 
 
 def with_children_gone(pgid: int, timeout: float = 10) -> None:
