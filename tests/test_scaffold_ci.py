@@ -3,8 +3,11 @@ exactly the options they pass (issue 6, part 5)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -91,3 +94,60 @@ def test_every_call_parses(where: str, call: str) -> None:
 def test_a_wrong_option_would_be_caught() -> None:
     with pytest.raises(Exception, match="No such option"):
         parse("mlops validate --no-such-option")
+
+
+def test_the_image_job_pushes_the_record_commit_back(tmp_path: Path) -> None:
+    """`mlops image push` records the digest as a commit. On a CI runner (no git identity,
+    a checkout that someone else's merge may have overtaken) the job must be able to make
+    that commit and push it back, or the record is lost with the runner. The job's own
+    shell steps, run with real git against a real origin that moved meanwhile."""
+    job = yaml.safe_load(scaffolded_files()[".github/workflows/mlops.yml"])["jobs"]["image"]
+    assert job["permissions"]["contents"] == "write"
+    steps = {s.get("name"): s.get("run", "") for s in job["steps"]}
+    order = list(steps)
+    identity, push, keep = (
+        "Git identity for the record commit",
+        "Push it (the digest is recorded in the version record)",
+        "Keep the record",
+    )
+    assert order.index(identity) < order.index(push) < order.index(keep)
+    assert 'mlops image push "churn#prod"' in steps[push]
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),  # no ~/.gitconfig: no identity, as on a runner
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
+    }
+    author = {**env, "GIT_AUTHOR_NAME": "dev", "GIT_AUTHOR_EMAIL": "dev@example.com"}
+    author |= {"GIT_COMMITTER_NAME": "dev", "GIT_COMMITTER_EMAIL": "dev@example.com"}
+
+    def git(cwd: Path, *args: str, e: dict[str, str] = author) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=cwd, env=e, check=True, capture_output=True, text=True
+        ).stdout
+
+    origin, runner, other = tmp_path / "origin.git", tmp_path / "runner", tmp_path / "other"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    git(tmp_path, "clone", "-q", str(origin), str(other))
+    git(other, "commit", "-q", "--allow-empty", "-m", "first")
+    git(other, "push", "-q", "origin", "HEAD:main")
+    git(tmp_path, "clone", "-q", str(origin), str(runner))
+    git(other, "commit", "-q", "--allow-empty", "-m", "merged meanwhile")
+    git(other, "push", "-q", "origin", "HEAD:main")
+
+    def run_step(script: str) -> None:
+        script = script.replace("${{ github.ref_name }}", "main")
+        proc = subprocess.run(["bash", "-e", "-c", script], cwd=runner, env=env, text=True,
+                              capture_output=True)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+
+    with pytest.raises(subprocess.CalledProcessError):  # the runner as it starts: no identity
+        git(runner, "commit", "--allow-empty", "-m", "x", e=env)
+    run_step(steps[identity])
+    git(runner, "commit", "-q", "--allow-empty", "-m", "mlops: record image", e=env)
+    run_step(steps[keep])
+    log = git(origin, "log", "--format=%s", "main")
+    assert log.splitlines() == ["mlops: record image", "merged meanwhile", "first"]

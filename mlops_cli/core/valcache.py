@@ -7,7 +7,8 @@ worst a race does is write the same entry twice.
 - `stat/<sha1 of the path>.json`: a file's size, mtime_ns and inode with the sha256 of its
   content, so the content hash of an unchanged file is found without reading it.
 - `results/<key>.json`: the outcome of validating content X against schema Y, where the key
-  is the sha256 of (content hash, schema hash, file format, mlops version).
+  is the sha256 of (content hash, schema hash, file format, the versions of mlops and of
+  the libraries that decide a verdict: pandera, polars, pandas, pyarrow).
 
 This module imports only the standard library: a cache hit must not load pandas, polars or
 pandera, and `mlops validate --hook` answers from it before Typer is even imported.
@@ -19,6 +20,8 @@ import codecs
 import contextlib
 import hashlib
 import json
+import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,8 +149,37 @@ def bytes_hash(data: bytes) -> str:
     return f"sha256:{hashlib.sha256(data).hexdigest()}"
 
 
+# The libraries whose upgrade may change a verdict (coercion, a check's semantics, parsing).
+ENGINE = ("pandera", "polars", "pandas", "pyarrow")
+_engine: str | None = None
+
+
+def engine_versions() -> str:
+    """`pandera=0.35.0,polars=2.1.0,...` without importing any of them (a cache hit must
+    not; importlib.metadata alone costs ~50 ms): the version is in the name of each
+    distribution's `*.dist-info` folder, and the first one on sys.path is the one Python
+    would import. `?` for one not installed."""
+    global _engine
+    if _engine is None:
+        found: dict[str, str] = {}
+        for entry in sys.path:
+            with contextlib.suppress(OSError):
+                for name in os.listdir(entry or "."):
+                    if not name.endswith(".dist-info"):
+                        continue
+                    dist, _, version = name.removesuffix(".dist-info").partition("-")
+                    key = dist.lower().replace("_", "-")
+                    if key in ENGINE and key not in found:
+                        found[key] = version
+        _engine = ",".join(f"{name}={found.get(name, '?')}" for name in ENGINE)
+    return _engine
+
+
 def result_key(content_hash: str, schema_hash: str, fmt: str) -> str:
-    text = f"{_FORMAT}\0{content_hash}\0{schema_hash}\0{fmt}\0mlops {__version__}"
+    text = (
+        f"{_FORMAT}\0{content_hash}\0{schema_hash}\0{fmt}\0mlops {__version__}"
+        f"\0{engine_versions()}"
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 

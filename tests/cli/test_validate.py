@@ -212,6 +212,28 @@ def test_hook_fast_path_needs_a_validated_config(project: Path) -> None:
     assert second["code"] == 0 and second["heavy"] == []
 
 
+def test_an_upgraded_engine_is_a_cache_miss(mlops: Any, project: Path, tmp_path: Path) -> None:
+    """A verdict is keyed by the pandera/polars/pandas/pyarrow versions too: after an upgrade
+    the file is validated again, by the real process, in both the full and the hook path."""
+    for f in (project / "data").iterdir():
+        backdate(f)
+    first = mlops("-C", str(project), "validate", "customers")
+    assert first.exit_code == 0, first.stderr
+    again = mlops("-C", str(project), "validate", "customers")
+    assert again.stdout == "PASS customers: data/customers.csv, 50 rows (cached)\n"
+    # An "upgraded" pandera: a dist-info folder earlier on sys.path than the real one.
+    upgraded = tmp_path / "upgraded"
+    (upgraded / "pandera-99.0.0.dist-info").mkdir(parents=True)
+    env = {**os.environ, "PYTHONPATH": str(upgraded)}
+    after = mlops("-C", str(project), "validate", "customers", env=env)
+    assert after.exit_code == 0, after.stderr
+    assert after.stdout == "PASS customers: data/customers.csv, 50 rows\n"
+    hook = mlops("-C", str(project), "validate", "--hook", "data/customers.csv", env=env)
+    assert hook.stdout == "PASS customers: data/customers.csv, 50 rows (cached)\n"
+    back = mlops("-C", str(project), "validate", "customers")  # the old engine: its own entry
+    assert back.stdout == "PASS customers: data/customers.csv, 50 rows (cached)\n"
+
+
 # -- schema infer -----------------------------------------------------------------------------
 
 

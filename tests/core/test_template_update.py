@@ -153,3 +153,34 @@ def test_same_version_is_a_no_op(tmp_path: Path) -> None:
     after = {k: v for k, v in tree_bytes(dest).items() if not k.startswith(".mlops/")}
     assert after == before
     assert git(dest, "status", "--porcelain") == ""  # the lock's .mlops/ ignores itself
+
+
+def test_a_builtin_1_0_0_project_updates_from_the_packaged_snapshot(
+    tmp_path: Path, mlops: Any
+) -> None:
+    """The real upgrade path of the built-in sklearn-classifier: a project made by 1.0.0
+    (rendered from the packaged `_history` snapshot, as `mlops init` did then) and edited
+    by its user takes 1.1.0's CI workflow with `mlops template update`, keeping the edit."""
+    from mlops_cli.core.templates import builtin_root
+
+    old = load_template_dir(
+        builtin_root() / "_history" / "sklearn-classifier" / "1.0.0", builtin=True
+    )
+    assert old.version == "1.0.0"
+    dest = tmp_path / "churn"
+    init_project(dest, old, resolve_answers(old, {}, dest_name="churn"))
+    workflow = dest / ".github" / "workflows" / "mlops.yml"
+    assert "Keep the record" not in workflow.read_text()
+    readme = dest / "README.md"
+    readme.write_text(readme.read_text() + "\nOur team's notes.\n")
+    git(dest, "commit", "-qam", "notes")
+
+    result = mlops("-C", str(dest), "template", "update")
+    assert result.exit_code == 0, result.stderr
+    assert "snapshot" in result.stderr and "1.0.0" in result.stderr
+    text = workflow.read_text()
+    assert "Keep the record" in text and "contents: write" in text
+    assert readme.read_text().endswith("Our team's notes.\n")
+    assert "version: 1.1.0" in (dest / "mlops.yaml").read_text()
+    changed = git(dest, "status", "--porcelain").split()
+    assert ".github/workflows/mlops.yml" in changed and "mlops.yaml" in changed
