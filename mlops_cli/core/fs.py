@@ -77,7 +77,11 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> N
         path.parent.mkdir(parents=True, exist_ok=True)
         if mode is None:
             mode = _existing_mode(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        # The pid in the name lets a later command tell a dead writer's leftover from a
+        # live one's work in progress (core/tempsweep.py).
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp", dir=path.parent
+        )
         try:
             # mkstemp makes 0600; a config only its writer can read surprises every other
             # tool and user of the repository.

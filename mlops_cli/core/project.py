@@ -37,8 +37,12 @@ def find_root(start: Path) -> Path:
 
 
 def open_project(start: Path) -> Project:
+    from mlops_cli.core.tempsweep import sweep_project
+
     root = find_root(start)
-    return Project(root=root, config=load_config(root / CONFIG_FILE))
+    project = Project(root=root, config=load_config(root / CONFIG_FILE))
+    sweep_project(project)  # a killed writer's temp files: gone with the next command
+    return project
 
 
 def load_config(path: Path) -> ProjectConfig:

@@ -163,11 +163,11 @@ def engine_versions() -> str:
     if _engine is None:
         found: dict[str, str] = {}
         for entry in sys.path:
-            with contextlib.suppress(OSError):
-                for name in os.listdir(entry or "."):
-                    if not name.endswith(".dist-info"):
+            with contextlib.suppress(OSError), os.scandir(entry or ".") as names:
+                for item in names:
+                    if not item.name.endswith(".dist-info"):
                         continue
-                    dist, _, version = name.removesuffix(".dist-info").partition("-")
+                    dist, _, version = item.name.removesuffix(".dist-info").partition("-")
                     key = dist.lower().replace("_", "-")
                     if key in ENGINE and key not in found:
                         found[key] = version
@@ -177,8 +177,7 @@ def engine_versions() -> str:
 
 def result_key(content_hash: str, schema_hash: str, fmt: str) -> str:
     text = (
-        f"{_FORMAT}\0{content_hash}\0{schema_hash}\0{fmt}\0mlops {__version__}"
-        f"\0{engine_versions()}"
+        f"{_FORMAT}\0{content_hash}\0{schema_hash}\0{fmt}\0mlops {__version__}\0{engine_versions()}"
     )
     return hashlib.sha256(text.encode()).hexdigest()
 
