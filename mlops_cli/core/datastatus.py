@@ -170,7 +170,7 @@ def objects_on_remote(
     wanted = set(oids)
     if not wanted:
         return set()
-    folder = _local_folder(root, info.url)
+    folder = info.local_folder
     if folder is not None:
         return {o for o in wanted if dvcfiles.object_path(folder, o[0], legacy=o[1]).exists()}
     if local_only:
@@ -178,17 +178,6 @@ def objects_on_remote(
     from mlops_cli.core.dvcdata import remote_has
 
     return remote_has(root, info.name, wanted, reporter)
-
-
-def _local_folder(root: Path, url: str | None) -> Path | None:
-    if not url:
-        return None
-    if url.startswith("file://"):
-        url = url[len("file://") :]
-    elif "://" in url:
-        return None
-    # DVC stores a relative remote path relative to the config file's folder, `.dvc/`.
-    return (root / ".dvc" / Path(url).expanduser()).resolve()
 
 
 @dataclass(frozen=True)

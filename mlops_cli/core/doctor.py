@@ -130,26 +130,19 @@ def _docker() -> Check:
 
 
 def _dvc_remote(project: Project) -> Check:
-    try:
-        from configparser import ConfigParser
+    from mlops_cli.core.dvcdata import remote_info
 
-        parser = ConfigParser()
-        parser.read([project.root / ".dvc/config", project.root / ".dvc/config.local"])
-        name = project.config.remote or parser.get("core", "remote", fallback=None)
-        if not name:
-            return Check("dvc remote", "warn", "no default DVC remote", "dvc remote add -d ...")
-        section = f"'remote \"{name}\"'"
-        url = parser.get(section, "url", fallback=None)
-    except Exception as exc:  # a malformed DVC config is DVC's to report in detail
-        return Check("dvc remote", "warn", f"cannot read .dvc/config: {exc}", "dvc config -l")
+    info = remote_info(project.root, project.config.remote)
+    name = info.name
+    if not name:
+        return Check("dvc remote", "warn", "no default DVC remote", "dvc remote add -d ...")
+    url = info.url
     if not url:
         return Check("dvc remote", "fail", f"remote {name!r} has no url", f"dvc remote add {name}")
     parsed = urllib.parse.urlparse(url)
     shown = _without_password(url)
-    if parsed.scheme in ("", "file"):
-        folder = Path(parsed.path)
-        if not folder.is_absolute():
-            folder = (project.root / ".dvc" / folder).resolve()
+    folder = info.local_folder
+    if folder is not None:
         if folder.is_dir() and os.access(folder, os.W_OK):
             return Check("dvc remote", "ok", f"{name}: {folder} (local folder, writable)")
         return Check(

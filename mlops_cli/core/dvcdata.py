@@ -6,7 +6,6 @@ DVC's messages go through `dvcrepo._quiet_dvc`, so stdout stays clean for `--jso
 
 from __future__ import annotations
 
-import configparser
 import contextlib
 import os
 import time
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlops_cli.core import dvcconfig
 from mlops_cli.core.dvcrepo import _dvc_error, _quiet_dvc
 from mlops_cli.core.errors import BusyError, ExternalToolError, InputError
 from mlops_cli.core.fs import atomic_write_text
@@ -28,24 +28,25 @@ NO_REMOTE_HINT = (
 @dataclass(frozen=True)
 class RemoteInfo:
     name: str | None  # None: DVC's default (`core.remote`) is not set either
-    url: str | None
+    url: str | None  # as written in DVC's config
+    folder: Path | None = None  # the config file's folder: a relative `url` is relative to it
+
+    @property
+    def local_folder(self) -> Path | None:
+        """The remote's folder when it is a local one (plain or `file://` path)."""
+        if not self.url or self.folder is None:
+            return None
+        return dvcconfig.local_path(dvcconfig.Setting(self.url, self.folder))
 
 
 def remote_info(root: Path, name: str | None) -> RemoteInfo:
     """The remote `name` (else DVC's default `core.remote`) and its URL, read from DVC's
-    config files without importing DVC (for messages; DVC itself resolves it for transfers)."""
-    merged: dict[str, dict[str, str]] = {}
-    for fname in ("config", "config.local"):
-        parser = configparser.ConfigParser(strict=False, interpolation=None)
-        with contextlib.suppress(OSError, configparser.Error):
-            parser.read(root / ".dvc" / fname, encoding="utf-8")
-        for section in parser.sections():
-            key = section.strip().strip("'\"").replace('"', "").replace("'", "")
-            merged.setdefault(key, {}).update(dict(parser.items(section)))
-    name = name or merged.get("core", {}).get("remote")
+    config files, all four levels, without importing DVC (dvcconfig.py)."""
+    name = name or dvcconfig.default_remote(root)
     if not name:
         return RemoteInfo(None, None)
-    return RemoteInfo(name, merged.get(f"remote {name}", {}).get("url"))
+    url = dvcconfig.remote_url(root, name)
+    return RemoteInfo(name, url.value, url.folder) if url else RemoteInfo(name, None)
 
 
 def _repo(root: Path, remote: str | None = None, verify: bool = False) -> Any:

@@ -17,7 +17,6 @@ inode), so an unchanged file is never read twice.
 
 from __future__ import annotations
 
-import configparser
 import contextlib
 import hashlib
 import json
@@ -169,16 +168,10 @@ def _covers(out_path: str, rel_path: str) -> bool:
 
 
 def cache_dir(root: Path) -> Path:
-    """The local DVC cache: `cache.dir` from `.dvc/config.local` or `.dvc/config`, else
-    `.dvc/cache` (a relative `dir` is relative to `.dvc/`, as DVC reads it)."""
-    for name in ("config.local", "config"):
-        parser = configparser.ConfigParser(strict=False, interpolation=None)
-        with contextlib.suppress(OSError, configparser.Error):
-            parser.read(root / ".dvc" / name, encoding="utf-8")
-            value = parser.get("cache", "dir", fallback=None)
-            if value:
-                return (root / ".dvc" / Path(value.strip()).expanduser()).resolve()
-    return root / ".dvc" / "cache"
+    """The local DVC cache: `cache.dir` from DVC's config (any level), else `.dvc/cache`."""
+    from mlops_cli.core.dvcconfig import cache_dir as configured
+
+    return configured(root)
 
 
 def object_path(cache: Path, md5: str, *, legacy: bool = False) -> Path:

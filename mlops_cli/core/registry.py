@@ -24,7 +24,6 @@ not committed does not count (promotion and pickle trust rely on that).
 
 from __future__ import annotations
 
-import configparser
 import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -242,17 +241,9 @@ def resolve(project: Project, spec: str) -> ResolvedModel:
 
 
 def _dvc_cache_dirs(root: Path) -> list[Path]:
-    found = []
-    for name in ("config.local", "config"):
-        parser = configparser.ConfigParser(interpolation=None, strict=False)
-        try:
-            parser.read(root / ".dvc" / name, encoding="utf-8")
-            configured = parser.get("cache", "dir", fallback=None)
-        except configparser.Error:
-            configured = None
-        if configured:
-            found.append((root / ".dvc" / configured).resolve())
-    return [*found, root / ".dvc" / "cache"]
+    from mlops_cli.core.dvcconfig import cache_dir
+
+    return list(dict.fromkeys([cache_dir(root), root / ".dvc" / "cache"]))
 
 
 def materialize(project: Project, record: VersionRecord) -> Path:

@@ -1,0 +1,87 @@
+"""DVC's configuration, read the way DVC reads it, without importing DVC.
+
+DVC merges four files, each shadowing the one before: system (`$DVC_SYSTEM_CONFIG_DIR`,
+else `$XDG_CONFIG_DIRS`' first folder + `/dvc`, i.e. `/etc/xdg/dvc/config`), global
+(`$DVC_GLOBAL_CONFIG_DIR`, else `${XDG_CONFIG_HOME:-~/.config}/dvc/config`), the repo's
+`.dvc/config` and `.dvc/config.local`. A relative path in a file (a local remote's URL,
+`cache.dir`) is relative to that file's folder. Every place in mlops that needs the
+default remote, a remote's URL or the cache folder asks this module, so a remote set with
+`dvc remote add --global -d` is seen everywhere DVC itself would see it.
+"""
+
+from __future__ import annotations
+
+import configparser
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    value: str
+    folder: Path  # the folder of the file that set it: a relative path is relative to it
+
+
+def config_files(root: Path) -> list[Path]:
+    """DVC's config files for the repo at `root`, lowest precedence first."""
+    system = os.environ.get("DVC_SYSTEM_CONFIG_DIR")
+    if not system:
+        xdg_dirs = os.environ.get("XDG_CONFIG_DIRS", "").split(os.pathsep)[0] or "/etc/xdg"
+        system = str(Path(xdg_dirs) / "dvc")
+    user = os.environ.get("DVC_GLOBAL_CONFIG_DIR")
+    if not user:
+        home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        user = str(Path(home) / "dvc")
+    return [
+        Path(system) / "config",
+        Path(user) / "config",
+        root / ".dvc" / "config",
+        root / ".dvc" / "config.local",
+    ]
+
+
+def load(root: Path) -> dict[str, dict[str, Setting]]:
+    """Sections (`core`, `cache`, `remote NAME`) merged across the four files. An unreadable
+    or malformed file is skipped: DVC itself reports it in detail when it runs."""
+    merged: dict[str, dict[str, Setting]] = {}
+    for path in config_files(root):
+        parser = configparser.ConfigParser(strict=False, interpolation=None)
+        with contextlib.suppress(OSError, configparser.Error, UnicodeDecodeError):
+            if not parser.read(path, encoding="utf-8"):
+                continue
+            for section in parser.sections():
+                key = " ".join(section.replace('"', " ").replace("'", " ").split())
+                values = merged.setdefault(key, {})
+                for name, value in parser.items(section):
+                    values[name] = Setting(value.strip(), path.parent)
+    return merged
+
+
+def default_remote(root: Path) -> str | None:
+    setting = load(root).get("core", {}).get("remote")
+    return setting.value if setting else None
+
+
+def remote_url(root: Path, name: str) -> Setting | None:
+    return load(root).get(f"remote {name}", {}).get("url")
+
+
+def local_path(setting: Setting) -> Path | None:
+    """A local remote's folder (a plain or `file://` path), resolved as DVC does; None for
+    a URL with another scheme (s3://, ssh://...)."""
+    url = setting.value
+    if url.startswith("file://"):
+        url = url[len("file://") :]
+    elif "://" in url:
+        return None
+    return (setting.folder / Path(url).expanduser()).resolve()
+
+
+def cache_dir(root: Path) -> Path:
+    """The local cache: `cache.dir` from the highest level that sets it, else `.dvc/cache`."""
+    setting = load(root).get("cache", {}).get("dir")
+    if setting and setting.value:
+        return (setting.folder / Path(setting.value).expanduser()).resolve()
+    return root / ".dvc" / "cache"
