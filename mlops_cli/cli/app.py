@@ -73,7 +73,9 @@ class MlopsGroup(TyperGroup):
             target.rich_markup_mode = None
             command = typer.main.get_group(target)
         else:
-            single = typer.Typer(rich_markup_mode=None)
+            # No --install-completion/--show-completion here: the root has no completion
+            # either, and each of those options costs a parameter to build on every run.
+            single = typer.Typer(rich_markup_mode=None, add_completion=False)
             single.command(name)(target)
             command = typer.main.get_command(single)
         command.name = cmd_name

@@ -79,7 +79,7 @@ def _contexts(ctx: typer.Context, path: str) -> Iterator[tuple[str, typer.Contex
     if isinstance(ctx.command, TyperGroup):
         for name in ctx.command.list_commands(ctx):
             sub = ctx.command.get_command(ctx, name)
-            if sub is not None:
+            if sub is not None and not sub.hidden:  # an alias: named once, in the header
                 child = typer.Context(sub, info_name=name, parent=ctx)  # inherits the width
                 yield from _contexts(child, f"{path} {name}".strip())
 
@@ -94,11 +94,15 @@ def command_contexts() -> list[tuple[str, typer.Context]]:
 
 def command_reference() -> str:
     """docs/commands.md: the `--help` of every command, as a user sees it at 80 columns."""
+    from mlops_cli.cli.app import HIDDEN_ALIASES
+
     found = [(f"mlops {path}".strip(), ctx) for path, ctx in command_contexts()]
+    aliases = ", ".join(f"`mlops {a}` for `mlops {c}`" for a, c in HIDDEN_ALIASES.items())
     parts = [
         "# Command reference",
         f"{GENERATED} Exit codes: [exit-codes.md](exit-codes.md); "
         "`--json` output: [json-output.md](json-output.md).",
+        f"Aliases, with the same sub-commands and options: {aliases}.",
         "\n".join(f"- [`{title}`](#{title.replace(' ', '-')})" for title, _ in found),
     ]
     parts += [f"## {title}\n\n```text\n{ctx.get_help()}\n```" for title, ctx in found]

@@ -21,7 +21,7 @@ def list_(ctx: typer.Context, json_output: JsonOption = False) -> None:
 
     Example:
 
-      mlops templates list --json
+      mlops template list --json
     """
     from rich.table import Table
 
