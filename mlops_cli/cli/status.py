@@ -62,24 +62,25 @@ def _render(st: object, report: object) -> None:
     from mlops_cli.core.status import StatusReport
 
     assert isinstance(st, State) and isinstance(report, StatusReport)
+    out = st.out  # one console for the whole view, not one per line
     data = Table("data set", "path", "state", "tracked by", "remote", box=None, pad_edge=False)
     for r in report.datasets:
         remote = {True: "pushed", False: "NOT PUSHED", None: ""}[r.on_remote]
         data.add_row(r.dataset, escape(r.path), r.state, escape(r.tracked_by or ""), remote)
     if report.datasets:
-        st.out.print(data)
+        out.print(data)
     models = Table("model", "latest", "stages", "tests", "images", box=None, pad_edge=False)
     for m in report.models:
         stages = ", ".join(f"{s}={v}" for s, v in m.stages.items()) or "-"
         images = ", ".join(f"{v}:{s}" for v, s in m.images.items()) or "-"
         models.add_row(m.name, m.latest or "-", stages, m.tests, images)
     if report.models:
-        st.out.print()
-        st.out.print(models)
-    st.out.print()
+        out.print()
+        out.print(models)
+    out.print()
     if not report.findings:
-        st.out.print("[green]✓ everything is up to date[/green]")
+        out.print("[green]✓ everything is up to date[/green]")
     for f in report.findings:
         mark = "[red]stale[/red]" if f.blocking else "[dim]note[/dim] "
-        st.out.print(f"{mark} {escape(f.subject)}: {escape(f.problem)}")
-        st.out.print(f"      [dim]fix: {escape(f.fix)}[/dim]")
+        out.print(f"{mark} {escape(f.subject)}: {escape(f.problem)}")
+        out.print(f"      [dim]fix: {escape(f.fix)}[/dim]")

@@ -114,11 +114,10 @@ def _model(
     versions = model_state.active_versions()
     committed = set(gitrefs.ls_tree(root, "HEAD", f"{RECORDS_DIR}/{name}"))
     records: dict[str, Any] = {}
+    raws = _record_blobs(root, name, list(model_state.versions.values()))
     for v in model_state.versions.values():
         rel = record_path(name, v.version)
-        raw = gitrefs.read_blob(root, "HEAD", rel) or gitrefs.read_blob(
-            root, f"refs/tags/{v.tag}", rel
-        )
+        raw = raws.get(v.version)
         if raw is None:
             findings.append(
                 Finding(
@@ -231,6 +230,24 @@ def _model(
     return ModelStatus(name, latest, stages, tests, images)
 
 
+def _record_blobs(root: Path, name: str, versions: list[regtags.VersionState]) -> dict[str, bytes]:
+    """version -> its record's bytes at HEAD, else (absent or empty there) at the version's
+    tag: at most two `git cat-file --batch` calls, not one or two per version."""
+    from mlops_cli.core.registry import record_path
+
+    at_head = {v.version: f"HEAD:{record_path(name, v.version)}" for v in versions}
+    found = gitrefs.read_objects(root, list(at_head.values()))
+    raws = {ver: found[spec] for ver, spec in at_head.items() if found.get(spec)}
+    at_tag = {
+        v.version: f"refs/tags/{v.tag}:{record_path(name, v.version)}"
+        for v in versions
+        if v.version not in raws
+    }
+    found = gitrefs.read_objects(root, list(at_tag.values()))
+    raws.update({ver: found[spec] for ver, spec in at_tag.items() if spec in found})
+    return raws
+
+
 def _tags(project: Project) -> dict[str, regtags.ModelState]:
     cache = getattr(project, "_status_tags", None)
     if cache is None:
@@ -292,14 +309,18 @@ def _newer_passing(
 
 def _git_findings(project: Project, remote: bool) -> list[Finding]:
     root = project.root
+    metadata = [p for p in METADATA if (root / p).exists()]
+    # One `git status` for both lists, split here: a METADATA entry names a file or a
+    # folder; git's pathspec `*.dvc` (its `*` crosses `/`) is every path ending in .dvc.
+    dirty = gitrefs.dirty_paths(root, [*metadata, "*.dvc", "**/*.dvc"])
     out = [
         Finding("git", path, what, f"git add {path} && git commit")
-        for path, what in gitrefs.dirty_paths(
-            root, [p for p in METADATA if (root / p).exists()]
-        ).items()
+        for path, what in dirty.items()
+        if any(path == p or path.startswith(f"{p}/") for p in metadata)
     ]
-    for dvc_file, what in gitrefs.dirty_paths(root, ["*.dvc", "**/*.dvc"]).items():
-        out.append(Finding("git", dvc_file, what, f"git add {dvc_file} && git commit"))
+    for dvc_file, what in dirty.items():
+        if dvc_file.endswith(".dvc"):
+            out.append(Finding("git", dvc_file, what, f"git add {dvc_file} && git commit"))
     if remote:
         out += _unpushed_tags(project)
     return out
