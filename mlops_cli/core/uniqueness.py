@@ -73,11 +73,11 @@ class Uniqueness:
     def _direct_check(
         self, spec: UniqueSet, frame: pl.DataFrame, offset: int, row_map: np.ndarray | None
     ) -> None:
-        import numpy as np
-
         key = _key(spec.columns)
         if frame.select(key.n_unique()).item() == frame.height:
             return
+        import numpy as np  # only now: a file that passes does not need it
+
         mask = key.is_duplicated()
         if spec.keep == "exclude_first":
             mask = mask & ~key.is_first_distinct()

@@ -175,6 +175,15 @@ def engine_versions() -> str:
     return _engine
 
 
+def engine_version(name: str) -> str:
+    """The installed version of one of ENGINE, `?` when it is not installed."""
+    for item in engine_versions().split(","):
+        key, _, version = item.partition("=")
+        if key == name:
+            return version
+    return "?"
+
+
 def result_key(content_hash: str, schema_hash: str, fmt: str) -> str:
     text = (
         f"{_FORMAT}\0{content_hash}\0{schema_hash}\0{fmt}\0mlops {__version__}\0{engine_versions()}"

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlops_cli.core import panderaload
 from mlops_cli.core.csvread import (
     CSV_SUFFIXES,
     ConversionError,
@@ -164,6 +165,8 @@ def run(
         reader = _reader(path, fmt, spec, text_columns, chunk_bytes, source)
         chunks = _FirstAhead(reader.chunks(reader.include))
         if schema is None:
+            if chosen == "polars":
+                panderaload.import_for_polars()
             schema = build(spec, chosen)  # imports pandera while the first chunk is read
         try:
             return _run_once(
@@ -221,8 +224,6 @@ class _Reader:
 def _reader(
     path: Path, fmt: str, spec: SchemaSpec, text_columns: set[str], chunk_bytes: int, source: str
 ) -> _Reader:
-    import pyarrow as pa
-
     keep_all = spec.strict is True or spec.regex_columns
     if fmt == "parquet":
         playout = parquet_layout(path, source=source)
@@ -232,6 +233,8 @@ def _reader(
             lambda cols: iter_parquet(path, playout, cols, chunk_bytes=chunk_bytes, source=source),
             playout.bytes > chunk_bytes,
         )
+    import pyarrow as pa
+
     layout = read_header(path, delimiter=CSV_SUFFIXES[f".{fmt}"], source=source)
     include = [c for c in layout.columns if keep_all or c in spec.columns]
     types: dict[str, pa.DataType] = {}
@@ -314,7 +317,8 @@ def _validate(
     with config_context(validation_enabled=True, validation_depth=depth), _no_hypothesis():
         try:
             if engine == "polars":
-                schema.validate(frame, lazy=True)
+                with panderaload.without_pandas():
+                    schema.validate(frame, lazy=True)
             else:
                 schema.validate(_to_pandas(frame, spec, offset, row_map), lazy=True)
             return

@@ -28,7 +28,6 @@ def parse_text(
 ) -> tuple[pl.DataFrame, np.ndarray | None]:
     """Parse the columns read as text into their dtype; report what does not parse and leave
     those rows out of the other checks (where they would fail again as nulls)."""
-    import numpy as np
     import polars as pl
 
     categorical = [
@@ -39,6 +38,8 @@ def parse_text(
     columns = [c for c in text_columns if c in frame.columns and c in spec.columns]
     if not columns:
         return frame, None
+    import numpy as np
+
     bad_any = pl.Series([False] * frame.height)
     parsed: list[pl.Series] = []
     for name in columns:

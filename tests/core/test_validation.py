@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -375,3 +376,64 @@ def test_a_cache_hit_imports_no_dataframe_library(tmp_path: Path, schema: Path) 
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == {"cached": True, "heavy": []}
+
+
+def test_polars_engine_loads_no_pandas_and_leaves_pandera_whole(
+    tmp_path: Path, schema: Path
+) -> None:
+    """A Parquet file on the polars engine needs neither pandas, numpy nor pyarrow (their
+    imports were most of the time of a small file); pandera, imported without them, still
+    offers its pandas API to whoever uses it next in the same process."""
+    good = write_parquet(tmp_path / "data" / "c.parquet", rows(60))
+    bad = write_csv(tmp_path / "data" / "b.csv", broken_rows())
+    code = (
+        "import sys, json\n"
+        "from pathlib import Path\n"
+        "from mlops_cli.core.validation import validate_file\n"
+        f"root, schema = Path({str(tmp_path)!r}), Path({str(schema)!r})\n"
+        f"r = validate_file(Path({str(good)!r}), schema, root=root, use_cache=False)\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'numpy', 'pyarrow'})\n"
+        "import pandera, pandera.pandas\n"
+        "from pandera.typing import DataFrame\n"
+        "assert pandera.DataFrameSchema is not None and DataFrame is not None\n"
+        f"b = validate_file(Path({str(bad)!r}), schema, root=root, use_cache=False,"
+        " engine='pandas')\n"
+        "print(json.dumps({'passed': r.passed, 'rows': r.rows, 'heavy': heavy,"
+        " 'pandas': [f.to_dict() for f in b.failures]}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout)
+    assert (result["passed"], result["rows"], result["heavy"]) == (True, 60, [])
+    expected = check(bad, schema, engine="pandas").failures
+    assert result["pandas"] == [f.to_dict() for f in expected]
+    assert [f["check"] for f in result["pandas"]] == [
+        "field_uniqueness",
+        "in_range(0, 120)",
+        "greater_than_or_equal_to(0)",
+        "isin(['a', 'b', 'c'])",
+        "not_nullable",
+    ]
+
+
+def test_an_untested_pandera_version_loads_the_usual_way(tmp_path: Path, schema: Path) -> None:
+    """The pandas-free import leans on pandera internals, so it is used only for the pandera
+    versions it was tested with: with another one (a dist-info folder earlier on sys.path
+    says 99.0.0) pandera imports pandas as usual, and the verdict is the same."""
+    good = write_parquet(tmp_path / "data" / "c.parquet", rows(60))
+    fake = tmp_path / "site"
+    (fake / "pandera-99.0.0.dist-info").mkdir(parents=True)
+    code = (
+        "import sys, json\n"
+        "from pathlib import Path\n"
+        "from mlops_cli.core import panderaload\n"
+        "from mlops_cli.core.validation import validate_file\n"
+        f"root, schema = Path({str(tmp_path)!r}), Path({str(schema)!r})\n"
+        f"r = validate_file(Path({str(good)!r}), schema, root=root, use_cache=False)\n"
+        "print(json.dumps({'passed': r.passed, 'rows': r.rows, 'pandas': 'pandas' in sys.modules,"
+        " 'fast': panderaload.fast_import_supported()}))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(fake)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert json.loads(out.stdout) == {"passed": True, "rows": 60, "pandas": True, "fast": False}

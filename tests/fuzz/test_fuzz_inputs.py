@@ -466,6 +466,35 @@ def test_csv_bytes_mutated(tmp_path: Path, raw: bytes) -> None:
     check_csv(tmp_path, raw)
 
 
+def _small_parquet() -> bytes:
+    import io
+
+    import polars as pl
+
+    buf = io.BytesIO()
+    columns = IRIS_HEADER.strip().split(",")
+    values = [[5.1, 4.9], [3.5, 3.0], [1.4, 1.4], [0.2, 0.2], [0, 1]]
+    frame = pl.DataFrame({name: pair * 10 for name, pair in zip(columns, values, strict=True)})
+    frame.write_parquet(buf, row_group_size=7)
+    return buf.getvalue()
+
+
+@SETTINGS
+@given(raw=byte_mutations(_small_parquet()))
+def test_parquet_layout_of_mutated_bytes(tmp_path: Path, raw: bytes) -> None:
+    """A damaged Parquet footer (read without pyarrow) gives pyarrow's layout, or exit 3.
+    Only the layout: polars itself may abort the process on damaged data pages (it did
+    before the footer was read this way), which a fuzzed suite cannot survive."""
+    from mlops_cli.core.csvread import _pyarrow_layout, parquet_layout
+
+    data = tmp_path / "data.parquet"
+    data.write_bytes(raw)
+    layout = bounded(lambda: parquet_layout(data, source="data.parquet"))
+    expected = bounded(lambda: _pyarrow_layout(data, "data.parquet"))
+    if not isinstance(layout, MlopsError) and not isinstance(expected, MlopsError):
+        assert layout == expected
+
+
 HUGE = 8 * 1024 * 1024
 
 
