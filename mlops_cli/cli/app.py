@@ -97,7 +97,11 @@ class MlopsGroup(TyperGroup):
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
-        except Exception as exc:  # a bug: one line for the user, the traceback in a file
+        except (GeneratorExit, SystemExit):
+            raise
+        except BaseException as exc:  # a bug: one line for the user, the traceback in a file
+            # BaseException: a Rust library's panic (pyo3's PanicException) is not an
+            # Exception, and must not end in a traceback either.
             if was_interrupted(exc):  # a Ctrl-C that Python or a library wrapped
                 _state(ctx).err.print("[red]interrupted[/red]")
                 raise typer.Exit(EXIT_INTERRUPTED) from None

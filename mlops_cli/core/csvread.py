@@ -272,7 +272,7 @@ def parquet_layout(path: Path, *, source: str) -> ParquetLayout:
 
     try:
         columns = list(pl.read_parquet_schema(path))
-    except (OSError, pl.exceptions.PolarsError) as exc:
+    except (OSError, pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
         raise InputError(
             f"{source}: not a Parquet file ({(str(exc) or type(exc).__name__).splitlines()[0]})",
             hint="check the file, or give it a .csv suffix if it is CSV",
@@ -419,6 +419,12 @@ def iter_parquet(
             frame = pl.read_parquet(path, columns=include)
         except (OSError, pl.exceptions.PolarsError) as exc:
             raise InputError(f"{source}: cannot read Parquet: {str(exc).splitlines()[0]}") from None
+        except pl.exceptions.PanicException as exc:  # a BaseException: damaged data pages
+            raise InputError(
+                f"{source}: cannot read Parquet: polars failed on its data"
+                f" ({str(exc).splitlines()[0][:200]}); the file is probably damaged",
+                hint="re-create or re-download it (`dvc checkout` / `mlops data pull`)",
+            ) from None
         yield frame
         return
     import pyarrow as pa

@@ -105,6 +105,26 @@ def test_internal_error_is_exit_70_with_log(
     assert str(logs[0]) in out.stderr
 
 
+def test_a_base_exception_from_a_library_is_exit_70_too(
+    cli: Any, monkeypatch: pytest.MonkeyPatch, isolated_env: Path
+) -> None:
+    """A Rust extension's panic arrives as pyo3's PanicException, a BaseException: it is
+    still a bug to report (exit 70 and a log), not a traceback."""
+    import mlops_cli.core.templates as templates
+
+    class PanicException(BaseException):
+        pass
+
+    def panic() -> None:
+        raise PanicException("assertion failed: offset + length <= self.length")
+
+    monkeypatch.setattr(templates, "list_templates", panic)
+    out = cli("templates", "list")
+    assert out.exit_code == 70, out.stderr
+    assert "internal error: PanicException: assertion failed" in out.stderr
+    assert len(list((isolated_env / ".cache/mlops/logs").glob("crash-*.log"))) == 1
+
+
 def test_init_json_and_dry_run(cli: Any, tmp_path: Path) -> None:
     tpl = make_template(tmp_path / "tpl", BASIC)
     out = cli(

@@ -111,6 +111,52 @@ def test_unreadable_csv_exits_3(cli: Any, project: Path) -> None:
     assert "data/customers.csv: has a header line but no data rows" in result.stderr
 
 
+def _damaged_parquet(tmp_path: Path) -> tuple[Path, bool]:
+    """A Parquet file with bytes of its data pages overwritten (a bad disk, a cut download),
+    chosen among seeded variants to make this polars panic if any does; and whether it did."""
+    import random
+
+    import polars as pl
+
+    good = tmp_path / "good.parquet"
+    pl.DataFrame({"a": range(20_000), "b": [f"s{i % 50}" for i in range(20_000)]}).write_parquet(
+        good
+    )
+    raw = good.read_bytes()
+    bad = tmp_path / "data" / "damaged.parquet"
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    for seed in range(100):
+        rng, data = random.Random(seed), bytearray(raw)
+        for _ in range(20):
+            data[rng.randrange(4, len(data) // 2)] = rng.randrange(256)
+        bad.write_bytes(bytes(data))
+        try:
+            pl.read_parquet(bad)
+        except pl.exceptions.PanicException:
+            return bad, True
+        except (OSError, pl.exceptions.PolarsError):
+            continue
+    return bad, False
+
+
+def test_a_damaged_parquet_file_exits_3_not_a_traceback(
+    mlops: Any, project: Path, tmp_path: Path
+) -> None:
+    """polars panics (pyo3's PanicException, a BaseException) on some damaged data pages;
+    that is bad input, exit 3 with one line, not a traceback."""
+    bad, panics = _damaged_parquet(project)
+    schema = project / "schemas" / "damaged.yaml"
+    schema.write_text("schema_type: dataframe\ncolumns:\n  a: {dtype: int64}\n  b: {dtype: str}\n")
+    out = mlops("-C", str(project), "validate", str(bad), "--schema", str(schema))
+    assert "Traceback" not in out.stderr, out.stderr
+    if panics:
+        assert out.exit_code == 3, out.stderr
+        assert "damaged.parquet: cannot read Parquet: polars failed on its data" in out.stderr
+        assert "the file is probably damaged" in out.stderr
+    else:  # this polars reads all of them: whatever it makes of them, never a crash
+        assert out.exit_code in (0, 1, 3), out.stderr
+
+
 def test_unknown_target_and_data_set_without_schema(cli: Any, project: Path) -> None:
     unknown = cli("-C", str(project), "validate", "nope")
     assert unknown.exit_code == 3 and "'nope' is neither a data set" in unknown.stderr
