@@ -103,6 +103,10 @@ def test_the_image_job_pushes_the_record_commit_back(tmp_path: Path) -> None:
     shell steps, run with real git against a real origin that moved meanwhile."""
     job = yaml.safe_load(scaffolded_files()[".github/workflows/mlops.yml"])["jobs"]["image"]
     assert job["permissions"]["contents"] == "write"
+    assert job["concurrency"] == {
+        "group": "mlops-image-${{ github.ref }}",
+        "cancel-in-progress": False,
+    }
     steps = {s.get("name"): s.get("run", "") for s in job["steps"]}
     order = list(steps)
     identity, push, keep = (

@@ -11,9 +11,8 @@ default remote, a remote's URL or the cache folder asks this module, so a remote
 
 from __future__ import annotations
 
-import configparser
-import contextlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,20 +41,34 @@ def config_files(root: Path) -> list[Path]:
     ]
 
 
+_NAMED = re.compile(r'^\s*(remote|machine)\s*"(.*)"\s*$')
+
+
 def load(root: Path) -> dict[str, dict[str, Setting]]:
-    """Sections (`core`, `cache`, `remote NAME`) merged across the four files. An unreadable
-    or malformed file is skipped: DVC itself reports it in detail when it runs."""
+    """Sections (`core`, `cache`, `remote NAME`) merged across the four files, parsed with
+    configobj as DVC parses them (inline `# comments`, quoted values, lower-cased section
+    and key names, `remote "NAME"` sections). An unreadable or malformed file is skipped:
+    DVC itself reports it in detail when it runs."""
+    from configobj import ConfigObj, ConfigObjError
+
     merged: dict[str, dict[str, Setting]] = {}
     for path in config_files(root):
-        parser = configparser.ConfigParser(strict=False, interpolation=None)
-        with contextlib.suppress(OSError, configparser.Error, UnicodeDecodeError):
-            if not parser.read(path, encoding="utf-8"):
-                continue
-            for section in parser.sections():
-                key = " ".join(section.replace('"', " ").replace("'", " ").split())
-                values = merged.setdefault(key, {})
-                for name, value in parser.items(section):
-                    values[name] = Setting(value.strip(), path.parent)
+        try:
+            with path.open(encoding="utf-8") as fh:
+                conf = ConfigObj(fh)
+        except (OSError, ConfigObjError, UnicodeDecodeError):
+            continue
+        for section, values in conf.items():
+            if not isinstance(values, dict):
+                continue  # a key outside any section: DVC's schema rejects it
+            named = _NAMED.match(section)
+            key = f"{named[1]} {named[2]}" if named else section.lower()
+            target = merged.setdefault(key, {})
+            for name, value in values.items():
+                if isinstance(value, dict):
+                    continue
+                text = ",".join(value) if isinstance(value, list) else str(value)
+                target[name.lower()] = Setting(text.strip(), path.parent)
     return merged
 
 

@@ -63,11 +63,13 @@ def without_pandas() -> Iterator[None]:
         return
     # numpy once imported (pyarrow imports it, for a CSV) is left alone, submodules included.
     hide = _Unimportable(tuple(n for n in ("pandas", "numpy") if n not in sys.modules))
-    sys.meta_path.insert(0, hide)
+    # A new list each time, never the live one changed in place: another thread (the chunk
+    # reader) may be iterating over it in an import, and would skip a finder.
+    sys.meta_path = [hide, *sys.meta_path]
     try:
         yield
     finally:
-        sys.meta_path.remove(hide)
+        sys.meta_path = [finder for finder in sys.meta_path if finder is not hide]
         # pandera caches that its pandas types failed to import; forget it, for whoever
         # uses pandas in this process later.
         register_checks = sys.modules.get("pandera.backends.register_checks")

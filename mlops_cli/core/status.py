@@ -309,18 +309,16 @@ def _newer_passing(
 
 def _git_findings(project: Project, remote: bool) -> list[Finding]:
     root = project.root
-    metadata = [p for p in METADATA if (root / p).exists()]
-    # One `git status` for both lists, split here: a METADATA entry names a file or a
-    # folder; git's pathspec `*.dvc` (its `*` crosses `/`) is every path ending in .dvc.
-    dirty = gitrefs.dirty_paths(root, [*metadata, "*.dvc", "**/*.dvc"])
+    # Two calls, not one split here: git prints paths from the top of the git work tree,
+    # which is not the project's root when the project is a folder of a larger repo.
     out = [
         Finding("git", path, what, f"git add {path} && git commit")
-        for path, what in dirty.items()
-        if any(path == p or path.startswith(f"{p}/") for p in metadata)
+        for path, what in gitrefs.dirty_paths(
+            root, [p for p in METADATA if (root / p).exists()]
+        ).items()
     ]
-    for dvc_file, what in dirty.items():
-        if dvc_file.endswith(".dvc"):
-            out.append(Finding("git", dvc_file, what, f"git add {dvc_file} && git commit"))
+    for dvc_file, what in gitrefs.dirty_paths(root, ["*.dvc", "**/*.dvc"]).items():
+        out.append(Finding("git", dvc_file, what, f"git add {dvc_file} && git commit"))
     if remote:
         out += _unpushed_tags(project)
     return out

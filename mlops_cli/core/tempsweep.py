@@ -73,4 +73,13 @@ def project_folders(project: Project) -> list[Path]:
 
 
 def sweep_project(project: Project) -> list[Path]:
-    return sweep(project_folders(project))
+    """Only real folders inside the project: a data set's path in a cloned `mlops.yaml`
+    (absolute, `..`) or a symlinked folder must not point the sweep anywhere else."""
+    root = project.root.resolve()
+    inside = []
+    for folder in project_folders(project):
+        with contextlib.suppress(OSError, ValueError):
+            if folder.is_symlink() or not folder.resolve().is_relative_to(root):
+                continue
+            inside.append(folder)
+    return sweep(inside)

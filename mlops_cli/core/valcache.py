@@ -165,9 +165,10 @@ def engine_versions() -> str:
         for entry in sys.path:
             with contextlib.suppress(OSError), os.scandir(entry or ".") as names:
                 for item in names:
-                    if not item.name.endswith(".dist-info"):
+                    stem, dot, kind = item.name.rpartition(".")
+                    if not dot or kind not in ("dist-info", "egg-info"):  # egg: old installs
                         continue
-                    dist, _, version = item.name.removesuffix(".dist-info").partition("-")
+                    dist, _, version = stem.partition("-")
                     key = dist.lower().replace("_", "-")
                     if key in ENGINE and key not in found:
                         found[key] = version

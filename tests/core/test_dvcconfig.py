@@ -114,3 +114,24 @@ def test_a_global_default_remote_serves_push_and_check_pushed(tmp_path: Path, ml
     assert passed.json()["result"]["remote"] == "shared"
     status = mlops("-C", str(root), "data", "status", "--remote", "--json", env=env)
     assert status.json()["datasets"][0]["on_remote"] is True
+
+
+def test_parsed_as_dvc_parses_it(levels: dict[str, Path]) -> None:
+    """configobj, as DVC: inline comments, quoted values (what `dvc remote add` writes for a
+    URL with `,` or `#`), any-case section and key names, named sections in double quotes."""
+    write(
+        levels["repo"],
+        b"[Core]\n    Remote = store  # the team share\n"
+        b'[\'remote "store"\']\n    url = "/mnt/a,b"\n'
+        b"[cache]\n    dir = '../cache # not a comment'\n",
+    )
+    root = levels["root"]
+    info = remote_info(root, None)
+    assert (info.name, info.url, info.local_folder) == ("store", "/mnt/a,b", Path("/mnt/a,b"))
+    assert dvcconfig.cache_dir(root) == (root / ".dvc" / "../cache # not a comment").resolve()
+    # the same values DVC's own Config class reads from these files
+    from dvc.config import Config
+
+    theirs = Config(dvc_dir=str(root / ".dvc"), validate=False)
+    assert theirs["core"]["remote"] == info.name
+    assert theirs["remote"]["store"]["url"] == info.url

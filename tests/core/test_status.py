@@ -137,3 +137,19 @@ def test_uncommitted_metadata_and_unpushed_tags(released: Path, tmp_path: Path) 
     unpushed = [f for f in report.stale if f.subject == "tags"]
     assert unpushed and "not on origin" in unpushed[0].problem
     assert unpushed[0].fix == "git push origin --tags"
+
+
+def test_uncommitted_metadata_in_a_project_inside_a_larger_repo(tmp_path: Path) -> None:
+    """git prints paths from the top of the work tree, not from the project's folder: an
+    uncommitted mlops.yaml of a project in a monorepo's subfolder is still reported."""
+    mono = tmp_path / "mono"
+    mono.mkdir()
+    git(mono, "init", "-q")
+    made = mlops(mono, "init", "proj", "--template", "minimal", "--no-git")
+    assert made.returncode == 0, made.stderr
+    git(mono, "add", "-A")
+    git(mono, "commit", "-qm", "project in a subfolder")
+    config = mono / "proj" / "mlops.yaml"
+    config.write_text(config.read_text() + "\n# tweak\n")
+    stale = findings(mono / "proj")
+    assert any(s.endswith("mlops.yaml") and p == "modified, not committed" for s, p in stale), stale

@@ -108,3 +108,34 @@ def test_atomic_write_names_its_temp_file_with_its_pid(
     assert len(seen) == 1
     match = tempsweep.TEMP_NAME.match(seen[0])
     assert match and int(match["pid"]) == os.getpid(), seen
+
+
+def test_paths_in_mlops_yaml_never_point_the_sweep_outside_the_project(tmp_path: Path) -> None:
+    """A cloned mlops.yaml may name `../x` or `/abs/x`, and `.mlops/models/<m>` may be a
+    symlink: none of them lets the sweep delete anything outside the project."""
+    from mlops_cli.core.project import Project, load_config
+
+    root = write_project(tmp_path / "proj")
+    outside, absolute = tmp_path / "outside", tmp_path / "abs"
+    config = root / "mlops.yaml"
+    config.write_text(
+        config.read_text()
+        + f"  up:\n    path: ../outside/x.csv\n  there:\n    path: {absolute}/y.csv\n"
+    )
+    project = Project(root=root, config=load_config(config))
+    dead = dead_pid()
+    models = root / ".mlops" / "models"
+    models.mkdir(parents=True)
+    (models / "linked").symlink_to(tmp_path / "linked-target", target_is_directory=True)
+    victims = [
+        outside / f".x.csv.dvc.{dead}-abcdefgh.tmp",
+        absolute / f".y.csv.dvc.{dead}-abcdefgh.tmp",
+        tmp_path / "linked-target" / f".v1.yaml.{dead}-abcdefgh.tmp",
+    ]
+    for path in victims:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("not mlops' to delete")
+    ours = root / f".mlops.yaml.{dead}-abcdefgh.tmp"
+    ours.write_text("x")
+    assert tempsweep.sweep_project(project) == [ours]
+    assert all(p.exists() for p in victims)
