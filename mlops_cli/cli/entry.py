@@ -13,7 +13,11 @@ def main() -> None:
     sys.unraisablehook = _unraisable
     try:
         _main()
+        check_interrupt()
     except SystemExit:
+        if _lost_interrupt:  # the command ran to its end after a Ctrl-C Python could not raise
+            sys.stderr.write("interrupted\n")
+            raise SystemExit(130) from None
         raise
     except BaseException as exc:
         # Ctrl-C while the CLI is still importing (or already tearing down), outside the
@@ -42,19 +46,28 @@ def was_interrupted(exc: BaseException) -> bool:
     return False
 
 
+_lost_interrupt = False
+
+
 def _unraisable(args: "sys.UnraisableHookArgs") -> None:  # a typeshed-only name
     """A Ctrl-C that lands in a callback Python cannot raise from (an import lock's weakref
     callback at startup) is printed as "Exception ignored ... Traceback" and then lost.
-    Mark SIGINT pending again instead: Python raises it in the main thread's own code once
-    this hook has returned, and that gives the usual exit 130. (Raising here, or
-    `signal.raise_signal`, which raises at once, is itself "ignored in sys.unraisablehook";
-    `_thread` is built in, so this imports nothing half-initialised.)"""
+    Remember it instead; `check_interrupt` raises it at the next checkpoint (after the app
+    and each command's module are imported), and failing that the exit code is still 130.
+    Nothing here may raise or call into C code that checks for signals: raising, or
+    `signal.raise_signal` or `_thread.interrupt_main` (which Python acts on as soon as the
+    call returns, still inside this hook), is itself "ignored in sys.unraisablehook"."""
+    global _lost_interrupt
     if args.exc_type is not None and issubclass(args.exc_type, KeyboardInterrupt):
-        import _thread
-
-        _thread.interrupt_main()
+        _lost_interrupt = True
         return
     sys.__unraisablehook__(args)
+
+
+def check_interrupt() -> None:
+    """Raise the Ctrl-C that arrived where Python could not raise it (see `_unraisable`)."""
+    if _lost_interrupt:
+        raise KeyboardInterrupt
 
 
 def _main() -> None:
@@ -72,4 +85,5 @@ def _main() -> None:
             raise SystemExit(code)
     from mlops_cli.cli.app import run
 
+    check_interrupt()
     run()
