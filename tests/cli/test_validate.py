@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.core.valdata import backdate, rows, write_csv, write_project
+from tests.required import unavailable
 
 
 @pytest.fixture
@@ -320,7 +321,7 @@ def test_help_carries_an_example(cli: Any) -> None:
 def test_pre_commit_rejects_bad_data_and_accepts_good(tmp_path: Path, mlops: Any) -> None:
     pre_commit = Path(sys.executable).with_name("pre-commit")
     if not pre_commit.exists():
-        pytest.skip("pre-commit is not installed beside this interpreter")
+        unavailable("pre-commit is not installed beside this interpreter")
     made = mlops("init", str(tmp_path / "proj"), "--defaults")
     assert made.exit_code == 0, made.stderr
     proj = tmp_path / "proj"

@@ -24,6 +24,7 @@ from mlops_cli.core.fs import _STATE_IGNORE
 from tests.conftest import tree_bytes
 from tests.faults.harness import git, owned_files_parse, run_mlops, tags_match_records, temp_files
 from tests.modelproject import NAME, trained
+from tests.required import unavailable
 
 SIZE_MB = 96  # the trained project is ~30 MB
 FREE_KB = 8
@@ -35,12 +36,6 @@ PROBLEMS = {
 # Local state of git and DVC (loose objects, DVC's own rwlock) and mlops's git-ignored state
 # folder (the lock file, created empty); its .gitignore is checked to be whole.
 VOLATILE = (".git/", ".dvc/tmp/", ".mlops/lock", ".mlops/.gitignore")
-
-
-def unavailable(reason: str) -> None:
-    if os.environ.get("MLOPS_REQUIRE_ALL") == "1":
-        pytest.fail(f"{reason} (MLOPS_REQUIRE_ALL=1: required here)", pytrace=False)
-    pytest.skip(reason)
 
 
 def sh(*cmd: str) -> subprocess.CompletedProcess[str]:

@@ -78,6 +78,22 @@ def check_state(root: Path) -> None:
     tags_match_records(root)
 
 
+def interrupt_and_check(args: list[str], root: Path, sig: signal.Signals, delay: float) -> None:
+    """Interrupt `mlops ARGS` after `delay`, then the invariants: the exit, every owned file
+    whole, tags and records in step, and the next command neither busy nor leaving temps."""
+    got = interrupt(args, root, sig, delay)
+    check_interrupted(got, sig, delay)
+    check_state(root)
+    check_after_next_command(root)
+
+
+def rerun_succeeds(args: list[str], root: Path) -> None:
+    again = run_mlops(args, root)
+    assert again.returncode == 0, again.stderr
+    check_state(root)
+    assert not temp_files(root)
+
+
 # -- startup --------------------------------------------------------------------------------
 
 
@@ -199,16 +215,10 @@ def test_data_add(
     want = src.read_bytes()
     delay = delay_for(request.node.nodeid, 0.3, 4.0)
     with counted(request, delay):
-        got = interrupt(["data", "add", "data/raw/big.bin"], root, sig, delay)
-        check_interrupted(got, sig, delay)
+        interrupt_and_check(["data", "add", "data/raw/big.bin"], root, sig, delay)
         assert src.read_bytes() == want, "the source data changed"
-        check_state(root)
-        check_after_next_command(root)
-        again = run_mlops(["data", "add", "data/raw/big.bin"], root)
-        assert again.returncode == 0, again.stderr
-        check_state(root)
+        rerun_succeeds(["data", "add", "data/raw/big.bin"], root)
         assert src.read_bytes() == want
-        assert not temp_files(root)
         cache_temps = list((root / ".dvc" / "cache").rglob(".*.tmp"))
         assert not cache_temps, f"DVC temp files left in the cache: {cache_temps}"
 
@@ -230,10 +240,7 @@ def test_model_register(
     args = ["model", "register", NAME, "--version", "v1.0.0"]
     delay = delay_for(request.node.nodeid, 0.03, 3.0)  # from startup (imports) on
     with counted(request, delay):
-        got = interrupt(args, root, sig, delay)
-        check_interrupted(got, sig, delay)
-        check_state(root)
-        check_after_next_command(root)
+        interrupt_and_check(args, root, sig, delay)
         done = f"{NAME}@v1.0.0" in git(root, "tag", "--list").split()
         again = run_mlops(args, root)
         if done:
@@ -272,14 +279,8 @@ def test_test_record(
     args = ["test", f"{NAME}@v1.0.0", "--record"]
     delay = delay_for(request.node.nodeid, 0.3, 5.0)
     with counted(request, delay):
-        got = interrupt(args, root, sig, delay)
-        check_interrupted(got, sig, delay)
-        check_state(root)
-        check_after_next_command(root)
-        again = run_mlops(args, root)
-        assert again.returncode == 0, again.stderr
-        check_state(root)
-        assert not temp_files(root)
+        interrupt_and_check(args, root, sig, delay)
+        rerun_succeeds(args, root)
         assert not git(root, "status", "--porcelain", "--", ".mlops").strip()
 
 
@@ -318,14 +319,8 @@ def test_image_build(
     args = ["image", "build", NAME]
     delay = delay_for(request.node.nodeid, 0.5, 8.0)
     with counted(request, delay):
-        got = interrupt(args, root, sig, delay)
-        check_interrupted(got, sig, delay)
-        check_state(root)
-        check_after_next_command(root)
-        again = run_mlops(args, root)
-        assert again.returncode == 0, again.stderr
-        check_state(root)
-        assert not temp_files(root)
+        interrupt_and_check(args, root, sig, delay)
+        rerun_succeeds(args, root)
 
 
 @pytest.fixture(scope="module")
@@ -364,12 +359,6 @@ def test_image_push(
     args = ["image", "push", f"{NAME}@v1.0.0", "--registry", registry]
     delay = delay_for(request.node.nodeid, 0.3, 4.0)
     with counted(request, delay):
-        got = interrupt(args, root, sig, delay)
-        check_interrupted(got, sig, delay)
-        check_state(root)
-        check_after_next_command(root)
-        again = run_mlops(args, root)
-        assert again.returncode == 0, again.stderr
-        check_state(root)
-        assert not temp_files(root)
+        interrupt_and_check(args, root, sig, delay)
+        rerun_succeeds(args, root)
         assert not git(root, "status", "--porcelain", "--", ".mlops").strip()

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from tests.required import unavailable
+
 SERVICES_DIR = Path(os.environ.get("MLOPS_SERVICES_DIR", "/tmp/mlops-services"))
 ENV_FILE = SERVICES_DIR / "docker.env"
 # Wheels are resolved once per machine and shared by every test and run.
@@ -29,12 +31,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "docker: needs a Docker engine (skips without one; required in CI)"
     )
-
-
-def unavailable(reason: str) -> None:
-    if os.environ.get("MLOPS_REQUIRE_ALL") == "1":
-        pytest.fail(f"{reason} (MLOPS_REQUIRE_ALL=1: required here)", pytrace=False)
-    pytest.skip(reason)
 
 
 @dataclass(frozen=True)

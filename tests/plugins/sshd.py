@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.required import unavailable
+
 SSHD = Path(os.environ.get("MLOPS_TEST_SSHD", "/usr/sbin/sshd"))
 
 
@@ -43,12 +45,6 @@ class SshServer:
         with known.open("a") as fh:
             fh.write(f"[{self.host}]:{self.port} {self.host_key}\n")
         known.chmod(0o600)
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("MLOPS_REQUIRE_ALL") == "1":
-        pytest.fail(f"MLOPS_REQUIRE_ALL=1 but {reason}")
-    pytest.skip(reason)
 
 
 def _free_port() -> int:
@@ -102,9 +98,9 @@ def _config(folder: Path, port: int, user: str) -> Path:
 @pytest.fixture(scope="session")
 def sshd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
     if not SSHD.exists():
-        _unavailable(f"{SSHD} is not installed (Debian: openssh-server; `make services`)")
+        unavailable(f"{SSHD} is not installed (Debian: openssh-server; `make services`)")
     if shutil.which("ssh-keygen") is None:
-        _unavailable("ssh-keygen is not installed (Debian: openssh-client)")
+        unavailable("ssh-keygen is not installed (Debian: openssh-client)")
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation
     folder = tmp_path_factory.mktemp("sshd")
@@ -133,7 +129,7 @@ def sshd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]
         proc.wait()
         proc = None
     if proc is None:
-        _unavailable(f"sshd did not start; its log: {log.read_text()[-2000:]}")
+        unavailable(f"sshd did not start; its log: {log.read_text()[-2000:]}")
         return
     host_key = " ".join((folder / "host_key.pub").read_text().split()[:2])
     try:
