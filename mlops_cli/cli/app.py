@@ -93,17 +93,13 @@ class MlopsGroup(TyperGroup):
         except MlopsError as exc:
             _state(ctx).error(exc)
             raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            _state(ctx).err.print("[red]interrupted[/red]")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
-        except (typer.Exit, typer.Abort, typer.TyperException):
+        except (typer.Exit, typer.Abort, typer.TyperException, GeneratorExit, SystemExit):
             raise
-        except (GeneratorExit, SystemExit):
-            raise
-        except BaseException as exc:  # a bug: one line for the user, the traceback in a file
-            # BaseException: a Rust library's panic (pyo3's PanicException) is not an
-            # Exception, and must not end in a traceback either.
-            if was_interrupted(exc):  # a Ctrl-C that Python or a library wrapped
+        except BaseException as exc:
+            # Ctrl-C, also as Python or a library wrapped it, is exit 130. Anything else is a
+            # bug: one line for the user, the traceback in a file; BaseException because a
+            # Rust library's panic (pyo3's PanicException) is not an Exception.
+            if was_interrupted(exc):
                 _state(ctx).err.print("[red]interrupted[/red]")
                 raise typer.Exit(EXIT_INTERRUPTED) from None
             log = write_crash_log(exc)

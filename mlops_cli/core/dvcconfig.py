@@ -72,13 +72,16 @@ def load(root: Path) -> dict[str, dict[str, Setting]]:
     return merged
 
 
-def default_remote(root: Path) -> str | None:
-    setting = load(root).get("core", {}).get("remote")
-    return setting.value if setting else None
-
-
-def remote_url(root: Path, name: str) -> Setting | None:
-    return load(root).get(f"remote {name}", {}).get("url")
+def remote(root: Path, name: str | None) -> tuple[str | None, Setting | None]:
+    """The remote `name`, else DVC's default (`core.remote`), and its URL: one read of the
+    config files."""
+    config = load(root)
+    if not name:
+        default = config.get("core", {}).get("remote")
+        name = default.value if default else None
+    if not name:
+        return None, None
+    return name, config.get(f"remote {name}", {}).get("url")
 
 
 def local_path(setting: Setting) -> Path | None:

@@ -42,11 +42,8 @@ class RemoteInfo:
 def remote_info(root: Path, name: str | None) -> RemoteInfo:
     """The remote `name` (else DVC's default `core.remote`) and its URL, read from DVC's
     config files, all four levels, without importing DVC (dvcconfig.py)."""
-    name = name or dvcconfig.default_remote(root)
-    if not name:
-        return RemoteInfo(None, None)
-    url = dvcconfig.remote_url(root, name)
-    return RemoteInfo(name, url.value, url.folder) if url else RemoteInfo(name, None)
+    found, url = dvcconfig.remote(root, name)
+    return RemoteInfo(found, url.value, url.folder) if url else RemoteInfo(found, None)
 
 
 def _repo(root: Path, remote: str | None = None, verify: bool = False) -> Any:

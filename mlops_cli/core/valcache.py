@@ -151,14 +151,14 @@ def bytes_hash(data: bytes) -> str:
 
 # The libraries whose upgrade may change a verdict (coercion, a check's semantics, parsing).
 ENGINE = ("pandera", "polars", "pandas", "pyarrow")
-_engine: str | None = None
+_engine: dict[str, str] | None = None
 
 
-def engine_versions() -> str:
-    """`pandera=0.35.0,polars=2.1.0,...` without importing any of them (a cache hit must
-    not; importlib.metadata alone costs ~50 ms): the version is in the name of each
-    distribution's `*.dist-info` folder, and the first one on sys.path is the one Python
-    would import. `?` for one not installed."""
+def engine_version(name: str) -> str:
+    """The installed version of `name`, one of ENGINE, without importing it (a cache hit
+    must not; importlib.metadata alone costs ~50 ms): the version is in the name of its
+    `*.dist-info` (or old `*.egg-info`) folder, and the first one on sys.path is the one
+    Python would import. `?` when it is not installed."""
     global _engine
     if _engine is None:
         found: dict[str, str] = {}
@@ -166,23 +166,17 @@ def engine_versions() -> str:
             with contextlib.suppress(OSError), os.scandir(entry or ".") as names:
                 for item in names:
                     stem, dot, kind = item.name.rpartition(".")
-                    if not dot or kind not in ("dist-info", "egg-info"):  # egg: old installs
+                    if not dot or kind not in ("dist-info", "egg-info"):
                         continue
                     dist, _, version = stem.partition("-")
-                    key = dist.lower().replace("_", "-")
-                    if key in ENGINE and key not in found:
-                        found[key] = version
-        _engine = ",".join(f"{name}={found.get(name, '?')}" for name in ENGINE)
-    return _engine
+                    found.setdefault(dist.lower().replace("_", "-"), version)
+        _engine = {name: found.get(name, "?") for name in ENGINE}
+    return _engine.get(name, "?")
 
 
-def engine_version(name: str) -> str:
-    """The installed version of one of ENGINE, `?` when it is not installed."""
-    for item in engine_versions().split(","):
-        key, _, version = item.partition("=")
-        if key == name:
-            return version
-    return "?"
+def engine_versions() -> str:
+    """`pandera=0.35.0,polars=2.1.0,...`: what a cached verdict was reached with."""
+    return ",".join(f"{name}={engine_version(name)}" for name in ENGINE)
 
 
 def result_key(content_hash: str, schema_hash: str, fmt: str) -> str:
