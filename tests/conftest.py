@@ -17,8 +17,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 REAL_HOME = Path(os.path.expanduser("~"))
+
+# Property tests draw the same examples on every run unless asked to explore
+# (tests/fuzz/__init__.py); the profile and what it means are printed in pytest's header.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_report_header() -> str:
+    profile = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+    how = (
+        "derandomized: each property test's seed derives from its name"
+        if settings.default.derandomize
+        else "random seeds: pytest prints --hypothesis-seed to reproduce a run"
+    )
+    return f"mlops hypothesis profile: {profile} ({how})"
+
 
 # Fixtures for real services (sshd, Docker, registries) live one module each in
 # tests/plugins/, so each capability brings its own without touching this file.

@@ -292,13 +292,16 @@ def _pyarrow_layout(path: Path, source: str) -> ParquetLayout:
 
     try:
         meta = pq.read_metadata(path)
-    except (pa.ArrowInvalid, OSError) as exc:
+        # Column names are decoded here, not by read_metadata: a name that is not UTF-8
+        # raises UnicodeDecodeError (a ValueError), which is the same damaged file.
+        names = list(meta.schema.to_arrow_schema().names)
+    except (pa.ArrowInvalid, OSError, ValueError) as exc:
         raise InputError(
-            f"{source}: not a Parquet file ({str(exc).splitlines()[0]})",
+            f"{source}: not a Parquet file ({(str(exc) or type(exc).__name__).splitlines()[0]})",
             hint="check the file, or give it a .csv suffix if it is CSV",
         ) from None
     size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-    return ParquetLayout(list(meta.schema.to_arrow_schema().names), meta.num_rows, size)
+    return ParquetLayout(names, meta.num_rows, size)
 
 
 def _footer_sizes(path: Path) -> tuple[int, int] | None:

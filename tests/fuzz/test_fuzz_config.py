@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 
 from mlops_cli.core.errors import MlopsError
 from mlops_cli.core.project import load_config
+from tests.fuzz import examples
 
 SETTINGS = settings(
-    max_examples=300,
+    max_examples=examples(300),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
@@ -33,13 +33,14 @@ from mlops_cli.core.templates import builtin_root, load_template_dir, resolve_te
 from mlops_cli.core.validation import validate_file
 from tests.conftest import mlops_bin, tree_bytes
 from tests.core.valdata import SCHEMA, rows, write_csv
+from tests.fuzz import examples
 
 TIME_BOUND = 5.0
 RSS_BOUND_MIB = 512
 DOCUMENTED = {1, 3, 4}
 
 SETTINGS = settings(
-    max_examples=150,
+    max_examples=examples(150),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -326,13 +327,13 @@ def test_valid_record_parses() -> None:
     assert (record.model, record.version) == ("churn", "v1.2.0")
 
 
-@settings(SETTINGS, max_examples=300)
+@settings(SETTINGS, max_examples=examples(300))
 @given(doc=mutated(yaml.safe_load(RECORD)))
 def test_record_documents_mutated(doc: Any) -> None:
     check_record(dump(doc))
 
 
-@settings(SETTINGS, max_examples=300)
+@settings(SETTINGS, max_examples=examples(300))
 @given(raw=byte_mutations(RECORD.encode()) | st.binary(max_size=1024))
 def test_record_bytes_mutated(raw: bytes) -> None:
     check_record(raw)
@@ -479,8 +480,18 @@ def _small_parquet() -> bytes:
     return buf.getvalue()
 
 
+def _non_utf8_column_name() -> bytes:
+    """The small file with one byte of a column name in the footer's schema made 0xff: the
+    input that once escaped `_pyarrow_layout` as a UnicodeDecodeError (found in CI)."""
+    raw = _small_parquet()
+    footer_start = len(raw) - 8 - int.from_bytes(raw[-8:-4], "little")
+    at = raw.index(b"petal_width_cm", footer_start)
+    return raw[:at] + b"\xff" + raw[at + 1 :]
+
+
 @SETTINGS
 @given(raw=byte_mutations(_small_parquet()))
+@example(raw=_non_utf8_column_name())
 def test_parquet_layout_of_mutated_bytes(tmp_path: Path, raw: bytes) -> None:
     """A damaged Parquet footer (read without pyarrow) gives pyarrow's layout, or exit 3.
     Only the layout: polars itself may abort the process on damaged data pages (it did
@@ -493,6 +504,17 @@ def test_parquet_layout_of_mutated_bytes(tmp_path: Path, raw: bytes) -> None:
     expected = bounded(lambda: _pyarrow_layout(data, "data.parquet"))
     if not isinstance(layout, MlopsError) and not isinstance(expected, MlopsError):
         assert layout == expected
+
+
+def test_non_utf8_column_name_is_a_damaged_file(tmp_path: Path) -> None:
+    from mlops_cli.core.csvread import _pyarrow_layout, parquet_layout
+
+    data = tmp_path / "data.parquet"
+    data.write_bytes(_non_utf8_column_name())
+    for read in (lambda: parquet_layout(data, source="d"), lambda: _pyarrow_layout(data, "d")):
+        with pytest.raises(MlopsError) as info:
+            read()
+        assert info.value.exit_code == 3 and "not a Parquet file" in str(info.value)
 
 
 HUGE = 8 * 1024 * 1024
