@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mlops_cli.core.errors import MlopsError
@@ -106,6 +106,8 @@ def test_yaml_shaped_text(tmp_path: Path, text: str) -> None:
 
 @SETTINGS
 @given(value=json_values)
+@example(value={"\n": None})  # a model name holding a newline once broke the one-line message
+@example(value={" m": {"path": "x"}, "m\t": None})
 def test_structured_documents(tmp_path: Path, value: Any) -> None:
     import yaml
 
