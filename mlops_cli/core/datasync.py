@@ -81,6 +81,10 @@ def _remote(project: Project, name: str | None) -> dvcdata.RemoteInfo:
     info = dvcdata.remote_info(project.root, name or project.config.remote)
     if info.name is None:
         raise InputError("no DVC remote is configured", hint=dvcdata.NO_REMOTE_HINT)
+    if info.url is None:  # DVC itself fails with a KeyError on it (exit 70 before)
+        raise InputError(
+            f"no DVC remote named {info.name!r}", hint="`dvc remote list` shows the remotes"
+        )
     return info
 
 
