@@ -163,11 +163,6 @@ def _asks_for_json(words: list[str]) -> bool:
     return "--json" in before
 
 
-def _state(ctx: Any) -> State:
-    obj = ctx.find_root().obj
-    return obj if isinstance(obj, State) else State()
-
-
 def log_dir() -> Path:
     base = os.environ.get("MLOPS_LOG_DIR")
     if base:
