@@ -12,9 +12,18 @@ import typer
 from typer.core import TyperGroup
 
 from mlops_cli import __version__
-from mlops_cli.cli.console import State
+from mlops_cli.cli.console import State, error_document, mlops_error_document
 from mlops_cli.cli.entry import check_interrupt, was_interrupted
-from mlops_cli.core.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, MlopsError
+from mlops_cli.core.errors import (
+    EXIT_BUSY,
+    EXIT_CHECK_FAILED,
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_UNSAFE,
+    EXIT_USAGE,
+    MlopsError,
+)
 
 # Every command, in the order `mlops --help` lists them: name -> (module under
 # mlops_cli.cli, attribute: a command function or a Typer group, the first line of its help).
@@ -88,31 +97,70 @@ class MlopsGroup(TyperGroup):
             formatter.write_dl([(name, help_) for name, (_, _, help_) in COMMANDS.items()])
 
     def invoke(self, ctx: Any) -> Any:
+        # The root callback fills in this State; creating it here means even a failure in
+        # that callback (a bad -C) finds the run's one JSON document in the same place.
+        if not isinstance(ctx.obj, State):
+            ctx.obj = State()
+        st: State = ctx.obj
+        asks_for_json = _asks_for_json([*getattr(ctx, "_protected_args", []), *ctx.args])
+        error: dict[str, Any] | None = None
         try:
             return super().invoke(ctx)
         except MlopsError as exc:
-            _state(ctx).error(exc)
+            st.error(exc)
+            error = mlops_error_document(exc)
             raise typer.Exit(exc.exit_code) from None
-        except (typer.Exit, typer.Abort, typer.TyperException, GeneratorExit, SystemExit):
+        except (typer.Exit, SystemExit) as exc:
+            code = exc.exit_code if isinstance(exc, typer.Exit) else exc.code
+            if isinstance(code, int) and code != 0:
+                error = error_document(code, _KINDS.get(code, "error"), f"exit code {code}")
+            raise
+        except typer.TyperException as exc:
+            # Click's own errors (typer vendors click): a command line it rejects is exit 2.
+            # Under --json that is still a document, when the rejected line asked for one.
+            code = getattr(exc, "exit_code", EXIT_USAGE)
+            message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+            error = error_document(code, _KINDS.get(code, "usage"), message)
+            if asks_for_json:
+                st.json = True
+            raise
+        except (typer.Abort, GeneratorExit):
             raise
         except BaseException as exc:
             # Ctrl-C, also as Python or a library wrapped it, is exit 130. Anything else is a
             # bug: one line for the user, the traceback in a file; BaseException because a
             # Rust library's panic (pyo3's PanicException) is not an Exception.
             if was_interrupted(exc):
-                _state(ctx).err.print("[red]interrupted[/red]")
+                st.err.print("[red]interrupted[/red]")
+                error = error_document(EXIT_INTERRUPTED, "interrupted", "interrupted")
                 raise typer.Exit(EXIT_INTERRUPTED) from None
             log = write_crash_log(exc)
-            _state(ctx).err.print(
-                f"[red]internal error:[/red] {type(exc).__name__}: {str(exc)[:200]}\n"
-                f"  the traceback is in {log}; please report it"
+            message = f"{type(exc).__name__}: {str(exc)[:200]}"
+            hint = f"the traceback is in {log}; please report it"
+            st.err.print(f"[red]internal error:[/red] {message}\n  {hint}")
+            error = error_document(
+                EXIT_INTERNAL, "internal", f"internal error: {message}", hint=hint, paths=[str(log)]
             )
             raise typer.Exit(EXIT_INTERNAL) from None
+        finally:
+            st.finish(error)
 
 
-def _state(ctx: Any) -> State:
-    obj = ctx.find_root().obj
-    return obj if isinstance(obj, State) else State()
+_KINDS = {
+    EXIT_CHECK_FAILED: "check_failed",
+    EXIT_USAGE: "usage",
+    EXIT_INPUT: "input",
+    EXIT_UNSAFE: "unsafe",
+    EXIT_BUSY: "busy",
+    EXIT_INTERNAL: "internal",
+    EXIT_INTERRUPTED: "interrupted",
+}
+
+
+def _asks_for_json(words: list[str]) -> bool:
+    """Does the command line below the root name `--json` (before a `--`)?"""
+    before = words[: words.index("--")] if "--" in words else words
+    return "--json" in before
 
 
 def log_dir() -> Path:
@@ -187,7 +235,9 @@ def root(
         cwd = (cwd / directory).resolve()
         if not cwd.is_dir():
             raise typer.BadParameter(f"{directory} is not a folder", param_hint="-C")
-    ctx.obj = State(cwd=cwd, quiet=quiet, verbose=verbose)
+    st = ctx.obj if isinstance(ctx.obj, State) else State()
+    st.cwd, st.quiet, st.verbose = cwd, quiet, verbose
+    ctx.obj = st
 
 
 def run() -> None:

@@ -9,7 +9,7 @@ import typer
 
 from mlops_cli.cli.console import CliReporter, State, escape
 from mlops_cli.cli.options import JsonOption, state
-from mlops_cli.core.errors import EXIT_CHECK_FAILED, UsageError
+from mlops_cli.core.errors import CheckFailed, UsageError
 
 if TYPE_CHECKING:
     from mlops_cli.core.modeltests import TestReport
@@ -93,7 +93,14 @@ def test(
         st.warn(warning)
     _render(st, report, recorded=record)
     if not report.passed:
-        raise typer.Exit(EXIT_CHECK_FAILED)
+        raise CheckFailed(
+            f"{len(report.failed)} of {len(report.checks)} checks failed: {_where(report)}"
+        )
+
+
+def _where(report: TestReport) -> str:
+    sha = str(report.artifact.get("sha256", ""))[:12]
+    return f"{report.target} (sha256 {sha}) on {report.data['path']}"
 
 
 def _only_model(project: Project) -> str:
@@ -138,14 +145,7 @@ def _render(st: State, report: TestReport, *, recorded: bool) -> None:
             detail = f" - {c.detail}" if c.detail else ""
             line = f"{verdicts[c.passed]} {c.family}: {c.name} {_value(c.value)}{bound}{detail}"
             st.out.print(escape(line.replace("  ", " ")))
-    failed = report.failed
-    sha = str(report.artifact.get("sha256", ""))[:12]
-    where = f"{report.target} (sha256 {sha}) on {report.data['path']}"
-    if failed:
-        st.err.print(
-            f"[red]✗[/red] {len(failed)} of {len(report.checks)} checks failed: {escape(where)}"
-        )
-    else:
-        st.success(f"{len(report.checks)} checks passed: {where}")
+    if report.passed:
+        st.success(f"{len(report.checks)} checks passed: {escape(_where(report))}")
     if recorded:
         st.info(f"  recorded in the record of {report.model}@{report.version}")

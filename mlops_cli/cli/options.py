@@ -16,5 +16,6 @@ JsonOption = Annotated[
 def state(ctx: typer.Context, json_output: bool = False) -> State:
     obj = ctx.find_root().obj
     current = obj if isinstance(obj, State) else State()
-    current.json = json_output
+    if json_output:
+        current.start_json()
     return current

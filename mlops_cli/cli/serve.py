@@ -46,7 +46,7 @@ def serve(
 
     def ready(url: str, model: str, version: str | None) -> None:
         if st.json:
-            st.emit("serve", {"url": url, "model": model, "version": version})
+            st.emit("serve", {"url": url, "model": model, "version": version}, now=True)
         st.info(f"serving {escape(spec)} on {escape(url)} (Ctrl-C stops)")
 
     run(

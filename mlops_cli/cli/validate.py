@@ -10,7 +10,7 @@ import typer
 from mlops_cli.cli.console import CliReporter, State, escape
 from mlops_cli.cli.hookfast import plain_lines
 from mlops_cli.cli.options import JsonOption, state
-from mlops_cli.core.errors import EXIT_CHECK_FAILED
+from mlops_cli.core.errors import CheckFailed
 
 if TYPE_CHECKING:
     from mlops_cli.core.validation import ValidationRun
@@ -86,8 +86,11 @@ def validate(
 
         write_junit(st.cwd / junit, run)
     _render(st, run, hook=hook)
-    if not run.passed:
-        raise typer.Exit(EXIT_CHECK_FAILED)
+    failed = [r.dataset or r.path for r in run.reports if not r.passed]
+    if failed:
+        raise CheckFailed(
+            f"{len(failed)} of {len(run.reports)} failed validation: {', '.join(failed)}"
+        )
 
 
 class _QuietReporter(CliReporter):
@@ -110,13 +113,7 @@ def _render(st: State, run: ValidationRun, *, hook: bool) -> None:
     else:
         for line in plain_lines(run.reports):
             st.out.print(escape(line))
-    failed = [r.dataset or r.path for r in run.reports if not r.passed]
-    if failed:
-        st.err.print(
-            f"[red]✗[/red] {len(failed)} of {len(run.reports)} failed validation:"
-            f" {escape(', '.join(failed))}"
-        )
-    elif not hook:
+    if run.passed and not hook:
         st.success(f"{len(run.reports)} validated")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlops_cli.core import dvcdata, dvcfiles
+from mlops_cli.core import dvcdata, dvcfiles, sharedremote
 from mlops_cli.core.errors import InputError
 from mlops_cli.core.fs import repo_lock
 from mlops_cli.core.progress import NullReporter, Reporter
@@ -31,6 +31,7 @@ def push(
     `remote`, else DVC's default)."""
     reporter = reporter or NullReporter()
     info = _remote(project, remote)
+    sharedremote.warn_first_push(info, reporter)  # a folder in a home: said once
     reporter.step(f"pushing to remote {info.name} ({info.url or 'url from DVC config'})")
     pushed = dvcdata.push(project.root, info.name, reporter)
     reporter.step(f"pushed {pushed} object(s)" if pushed else "the remote already has everything")
@@ -80,6 +81,10 @@ def _remote(project: Project, name: str | None) -> dvcdata.RemoteInfo:
     info = dvcdata.remote_info(project.root, name or project.config.remote)
     if info.name is None:
         raise InputError("no DVC remote is configured", hint=dvcdata.NO_REMOTE_HINT)
+    if info.url is None:  # DVC itself fails with a KeyError on it (exit 70 before)
+        raise InputError(
+            f"no DVC remote named {info.name!r}", hint="`dvc remote list` shows the remotes"
+        )
     return info
 
 

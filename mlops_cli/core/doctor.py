@@ -143,7 +143,14 @@ def _dvc_remote(project: Project) -> Check:
     shown = _without_password(url)
     folder = info.local_folder
     if folder is not None:
-        if folder.is_dir() and os.access(folder, os.W_OK):
+        from mlops_cli.core.sharedremote import private_remote
+
+        private = private_remote(info)
+        writable = folder.is_dir() and os.access(folder, os.W_OK)
+        if private is not None:  # said on every run: a diagnosis shows the state
+            missing = "" if writable else f"; {folder} does not exist or is not writable"
+            return Check("dvc remote", "warn", private.problem + missing, private.fix)
+        if writable:
             return Check("dvc remote", "ok", f"{name}: {folder} (local folder, writable)")
         return Check(
             "dvc remote",

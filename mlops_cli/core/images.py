@@ -248,15 +248,14 @@ def push(
     results = [push_ref(client, ref, reporter=reporter) for ref in the_plan.refs.refs]
     version = the_plan.bundle.version
     if record and version is not None:
-        from mlops_cli.core.registry import add_image
+        from mlops_cli.core.registry import add_images
 
-        for result in results:
-            add_image(
-                project,
-                the_plan.bundle.model,
-                version,
-                {"ref": result.ref, "digest": result.digest, "pushed": True},
-            )
+        add_images(
+            project,
+            the_plan.bundle.model,
+            version,
+            [{"ref": r.ref, "digest": r.digest, "pushed": True} for r in results],
+        )
         results = [
             PushResult(**{**r.__dict__, "recorded": True})  # frozen: rebuilt, not mutated
             for r in results

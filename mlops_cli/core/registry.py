@@ -13,9 +13,10 @@ Contract (other modules, e.g. `core/images*.py`, code against exactly this):
         "churn@workspace"  the model file in the work tree, registered or not
     load_record(project, name, version) -> VersionRecord
         the committed record: at HEAD, else at the version's tag
-    add_image(project, name, version, image) -> VersionRecord
-        under the repo lock, replace the entry with the same `ref` (else append), rewrite
-        the record atomically and commit only that file
+    add_images(project, name, version, images) -> VersionRecord
+        under the repo lock, replace the entries with the same `ref` (else add them), keep
+        the list sorted by ref, rewrite the record atomically and commit only that file, in
+        one commit; no commit when nothing changed (`add_image` for one entry)
     record_tests(project, name, version, tests) -> VersionRecord   (the same, for `tests`)
 
 Records are read from git, never from the work tree alone: a record edited by hand but
@@ -25,6 +26,7 @@ not committed does not count (promotion and pickle trust rely on that).
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -291,16 +293,33 @@ def write_record(project: Project, record: VersionRecord, message: str) -> Versi
 
 
 def add_image(project: Project, name: str, version: str, image: dict[str, Any]) -> VersionRecord:
-    """Record a built or pushed image of `name@version`: one entry per `ref`, committed."""
-    if not image.get("ref"):
+    """Record a built or pushed image of `name@version` (see `add_images`)."""
+    return add_images(project, name, version, [image])
+
+
+def add_images(
+    project: Project, name: str, version: str, images: list[dict[str, Any]]
+) -> VersionRecord:
+    """Record images of `name@version`: one entry per `ref`, the list kept sorted by ref,
+    in one commit; nothing is committed when the record already says exactly this (a
+    re-push of the same digests)."""
+    if not images or any(not image.get("ref") for image in images):
         raise InputError("an image entry needs a `ref`")
+    refs = [str(image["ref"]) for image in images]
     with repo_lock(project.root, f"model image {name}@{version}"):
         record = load_record(project, name, version)
-        images = [i for i in record.images if i.get("ref") != image["ref"]] + [dict(image)]
-        updated = replace(record, images=images)
-        return write_record(
-            project, updated, f"mlops: record image {image['ref']} of {name}@{version}"
-        )
+        by_ref = {str(i.get("ref")): dict(i) for i in record.images}
+        by_ref.update({str(image["ref"]): dict(image) for image in images})
+        merged = [by_ref[ref] for ref in sorted(by_ref)]
+        if _canonical(merged) == _canonical(record.images):
+            return record  # the same entries (in any order): not a change worth a commit
+        updated = replace(record, images=merged)
+        what = f"image {refs[0]}" if len(refs) == 1 else f"images {', '.join(refs)}"
+        return write_record(project, updated, f"mlops: record {what} of {name}@{version}")
+
+
+def _canonical(images: list[dict[str, Any]]) -> list[str]:
+    return sorted(json.dumps(i, sort_keys=True, default=str) for i in images)
 
 
 def check_recordable(project: Project) -> None:

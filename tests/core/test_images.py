@@ -127,6 +127,21 @@ def test_push_records_the_digest_the_registry_serves(
         check=True,
     )
     assert ".mlops/models" not in status.stdout  # the record change is committed
+    # Issue 10, item 7: pushing the unchanged image again is a no-op for git, and the
+    # record lists every pushed ref once, sorted by ref.
+    head = _git(image_project, "rev-parse", "HEAD")
+    text = (image_project / ".mlops/models/churn/v1.0.0.yaml").read_bytes()
+    again = images.push(project, "churn@v1.0.0", registry=registry, reporter=NullReporter())
+    assert [r.digest for r in again] == [r.digest for r in results]
+    assert _git(image_project, "rev-parse", "HEAD") == head
+    assert (image_project / ".mlops/models/churn/v1.0.0.yaml").read_bytes() == text
+    refs = [i["ref"] for i in load_record(project, "churn", "v1.0.0").images]
+    assert refs == sorted(r.ref for r in results) and len(refs) == len(results) >= 2
+
+
+def _git(project: Path, *args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=project, capture_output=True, text=True, check=True)
+    return proc.stdout.strip()
 
 
 def push_cli(project: Path, registry: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -275,6 +275,31 @@ def test_add_image_replaces_by_ref_and_commits_only_the_record(project: Path) ->
     assert git(project, "status", "--porcelain") == ""
 
 
+def test_re_recording_the_same_images_commits_nothing_and_keeps_the_order(project: Path) -> None:
+    """Issue 10, item 7: a re-push of an unchanged image made two commits that only
+    reordered `images:`. The list is sorted by ref, written in one commit per push, and a
+    push that changes nothing changes nothing."""
+    p = open_project(project)
+    register(p, NAME)
+    tagged = {"ref": "r/churn:v0.0.1", "digest": "sha256:aa", "pushed": True}
+    by_commit = {"ref": "r/churn:3f2c1d0", "digest": "sha256:aa", "pushed": True}
+    before = git(project, "rev-parse", "HEAD")
+    rec = registry.add_images(p, NAME, "v0.0.1", [tagged, by_commit])
+    assert rec.images == [by_commit, tagged]  # sorted by ref, whatever the push order
+    first = git(project, "rev-parse", "HEAD")
+    assert git(project, "rev-list", "--count", f"{before}..{first}") == "1"
+    text = (project / ".mlops/models/churn/v0.0.1.yaml").read_bytes()
+    for again in ([tagged, by_commit], [by_commit, tagged], [tagged]):
+        assert registry.add_images(p, NAME, "v0.0.1", again).images == [by_commit, tagged]
+        assert git(project, "rev-parse", "HEAD") == first
+    assert (project / ".mlops/models/churn/v0.0.1.yaml").read_bytes() == text
+    # A new digest for one ref is a change: one commit, the order still by ref.
+    moved = {**tagged, "digest": "sha256:bb"}
+    assert registry.add_image(p, NAME, "v0.0.1", moved).images == [by_commit, moved]
+    assert git(project, "rev-list", "--count", f"{first}..HEAD") == "1"
+    assert git(project, "status", "--porcelain") == ""
+
+
 # -- promote and deprecate ------------------------------------------------------------
 
 
