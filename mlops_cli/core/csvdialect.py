@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +103,22 @@ def sniff_delimiter(sample: str, fallback: str) -> str:
         if fields > best_fields:
             best, best_fields = delimiter, fields
     return best
+
+
+_DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
+_DECIMAL_POINT = re.compile(r"^-?\d+\.\d+$")
+
+
+def sniff_decimal(sample: str, delimiter: str) -> str:
+    """`,` when the sample's numbers are written `2,5` (and none `2.5`), else `.`; a file
+    separated by commas has no decimal commas outside quotes, and quoted ones stay text."""
+    if delimiter == ",":
+        return "."
+    lines = [line for line in sample.splitlines()[1:50] if line.strip()]
+    fields = [f.strip() for row in csv.reader(lines, delimiter=delimiter) for f in row]
+    commas = any(_DECIMAL_COMMA.match(f) for f in fields)
+    points = any(_DECIMAL_POINT.match(f) for f in fields)
+    return "," if commas and not points else "."
 
 
 def other_delimiter(name: str, used: str) -> str | None:
