@@ -362,7 +362,13 @@ def build(spec: SchemaSpec, engine: Engine) -> Any:
     if engine == "polars":
         data["schema_type"] = "polars_dataframe"
         data.pop("api", None)
+        # The readers already give each column its schema dtype (a CSV is parsed as it says,
+        # what does not parse is reported by row), so `coerce`, written for pandas readers,
+        # has nothing left to do here; and pandera's polars coercion of a missing column
+        # raises instead of reporting it.
+        data.pop("coerce", None)
         for name, col in (data.get("columns") or {}).items():
+            col.pop("coerce", None)
             target = spec.columns[str(name)].polars_dtype
             if target is not None:
                 col["dtype"] = target

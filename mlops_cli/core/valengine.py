@@ -114,8 +114,10 @@ class Failures:
             .sort("_first")
         )
         for column, check, _, number, rows, idx, vals, whole in grouped.iter_rows():
-            if column is None and check in ("column_in_schema", "column_in_dataframe"):
-                for name in whole:  # the failure case is the column's name
+            if check in ("column_in_schema", "column_in_dataframe"):
+                # The failure case is the column's name; pandera's polars engine puts the
+                # schema's name where the column's belongs.
+                for name in whole:
                     self.add(check, name, 0, [])
                 continue
             examples: list[tuple[int | None, str]] = [
