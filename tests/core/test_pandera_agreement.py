@@ -87,7 +87,7 @@ CORPUS: dict[str, Case] = {
                 _rows(
                     "id,ratio",
                     [line.rsplit(",", 2)[0] + "," + line.rsplit(",", 1)[1] for line in _NULLABLE],
-                ),  # fmt: skip
+                ),
                 {("count", "column_in_dataframe")},
             ),
         },
@@ -221,7 +221,9 @@ def _pandera(path: Path, schema: Path, dialect: CsvDialect) -> Pairs:
     else:
         return set()
     pairs: Pairs = set()
-    rows = list(zip(cases["column"], cases["check"], cases["failure_case"], cases["index"]))
+    rows = list(
+        zip(cases["column"], cases["check"], cases["failure_case"], cases["index"], strict=True)
+    )
     uncoerced = {c for c, check, _, _ in rows if str(check).startswith("coerce_dtype(")}
     for column, check, case, index in rows:
         if check in ("column_in_dataframe", "column_in_schema"):
