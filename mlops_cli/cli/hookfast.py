@@ -18,15 +18,17 @@ if TYPE_CHECKING:
     from mlops_cli.core.validation import Failure, ValidationReport
 
 
-def plain_lines(reports: list[ValidationReport]) -> list[str]:
-    """One line per report and one per failed check: for logs, hooks and pipes."""
+def plain_lines(reports: list[ValidationReport], *, quiet: bool = False) -> list[str]:
+    """One line per report and one per failed check: for logs, hooks and pipes. `quiet`:
+    the failures only."""
     lines: list[str] = []
     for report in reports:
         label = f"{report.dataset}: {report.path}" if report.dataset else report.path
         rows = f", {report.rows:,} rows" if report.rows is not None else ""
         cached = " (cached)" if report.cached else ""
         if report.passed:
-            lines.append(f"PASS {label}{rows}{cached}")
+            if not quiet:
+                lines.append(f"PASS {label}{rows}{cached}")
             continue
         checks = len(report.failures)
         lines.append(f"FAIL {label}{rows}, {checks} failed check(s) of {report.schema}{cached}")

@@ -95,5 +95,5 @@ def infer(
         f" of {escape(result.data)}"
     )
     for note in result.notes:
-        st.warn(escape(note))
+        st.warn(note)
     st.info("  review it, then point a data set at it: datasets.<name>.schema in mlops.yaml")

@@ -108,7 +108,7 @@ def _render(st: State, run: ValidationRun, *, hook: bool) -> None:
     if st.out.is_terminal and not hook:
         _table(st, run)
     else:
-        for line in plain_lines(run.reports):
+        for line in plain_lines(run.reports, quiet=st.quiet):
             st.out.print(escape(line))
     failed = [r.dataset or r.path for r in run.reports if not r.passed]
     if failed:
@@ -126,11 +126,15 @@ def _table(st: State, run: ValidationRun) -> None:
     from mlops_cli.core.junit import examples_text
 
     table = Table(title="Validation", title_justify="left")
+    if st.quiet and run.passed:
+        return
     for name, justify in (("data set", "left"), ("file", "left"), ("rows", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     table.add_column("result")
     table.add_column("time", justify="right")
     for r in run.reports:
+        if st.quiet and r.passed:
+            continue
         result = "[green]passed[/green]" if r.passed else "[red]failed[/red]"
         table.add_row(
             escape(r.dataset or "-"),

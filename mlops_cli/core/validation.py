@@ -287,6 +287,15 @@ def run_validation(
     if not hook:
         _require_in_workspace(project, names)
     run = ValidationRun([])
+    if not hook and not targets:
+        for name, ds in project.config.datasets.items():
+            if not ds.schema_:
+                why = (
+                    f"no schema: write one with `mlops schema infer {ds.path} -o"
+                    f" schemas/{name}.yaml` and set datasets.{name}.schema in mlops.yaml"
+                )
+                reporter.warn(f"{name}: not validated, {why}")
+                run.skipped.append((name, why))
     for name in names:
         ds = project.config.datasets[name]
         if hook and not (project.root / ds.path).exists():
