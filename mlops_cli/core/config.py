@@ -64,7 +64,6 @@ class Dataset(_Strict):
     )
     encoding: str = Field(
         default="utf-8",
-        min_length=1,
         description="Text encoding of a CSV (a Python codec name: utf-8, latin-1, cp1252...).",
     )
     quotechar: Mark = Field(default='"', description="Quote character of a CSV.")

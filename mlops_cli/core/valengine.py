@@ -300,14 +300,13 @@ def _json_reader(
 def _same_dtype(dtype: Any, target: str) -> bool:
     import polars as pl
 
-    if target == "Categorical":
-        return dtype == pl.String or dtype == pl.Categorical
     if dtype == pl.Null:
         return True
-    return str(dtype.base_type() if not target.startswith(("Datetime", "Duration")) else dtype) in (
-        target,
-        target.partition("(")[0],
-    )
+    if target == "Categorical":
+        return bool(dtype == pl.String or dtype == pl.Categorical)
+    if target.startswith(("Datetime", "Duration")):
+        return str(dtype) == target
+    return str(dtype.base_type()) == target
 
 
 def name_columns(failures: list[Failure], columns: list[str]) -> None:
