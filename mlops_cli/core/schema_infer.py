@@ -146,16 +146,15 @@ def infer_schema(
     rows, columns = _scan(
         data, shown_data, chunk_bytes or default_chunk_bytes(), max_categories, dialect
     )
-    if fmt in ("csv", "tsv") and len(columns) == 1:
-        used = dialect.separator(fmt)
-        other = other_delimiter(columns[0].name, used)
-        if other is not None:
-            raise InputError(
-                f"{shown_data}: read as one column named {columns[0].name[:60]!r}, which"
-                f" holds {shown(other)!r}: the file is probably separated by {shown(other)!r}",
-                hint=f"pass --delimiter {shown(other)!r} (and set `delimiter: {shown(other)!r}`"
-                " for the data set in mlops.yaml)",
-            )
+    if fmt in ("csv", "tsv") and dialect.utf8 and any(c.dtype == "Binary" for c in columns):
+        # pyarrow takes text that is not UTF-8 for binary data rather than failing.
+        from mlops_cli.core.valcache import scan_file
+
+        offset = scan_file(data, check_utf8=True).bad_utf8_offset
+        if offset is not None:
+            error = csvread.locate_not_utf8(data, offset, shown_data)
+            error.hint = "re-export it as UTF-8, or pass --encoding (e.g. latin-1)"
+            raise error
     inferred = [_decide(c, rows, max_categories) for c in columns]
     how = _dialect_words(fmt, dialect)
     text = render(inferred, shown_data, rows, name or out.stem, read_as=how)
@@ -276,6 +275,7 @@ def _scan(
             layout = csvread.read_header(
                 path, delimiter=dialect.separator(fmt), source=source, dialect=dialect
             )
+            _refuse_one_column(layout.columns, layout.delimiter, source)
             names = layout.columns
             types = {c: pa.string() for c in text}
             chunks = csvread.iter_csv(
@@ -300,6 +300,18 @@ def _scan(
             offset = scan_file(path, check_utf8=True).bad_utf8_offset or 0
             raise csvread.locate_not_utf8(path, offset, source) from None
         return rows, list(columns.values())
+
+
+def _refuse_one_column(names: list[str], used: str, source: str) -> None:
+    """A lone column whose name holds another likely delimiter is a file read wrongly."""
+    other = other_delimiter(names[0], used) if len(names) == 1 else None
+    if other is not None:
+        raise InputError(
+            f"{source}: read as one column named {names[0][:60]!r}, which holds"
+            f" {shown(other)!r}: the file is probably separated by {shown(other)!r}",
+            hint=f"pass --delimiter {shown(other)!r} (and set `delimiter: {shown(other)!r}`"
+            " for the data set in mlops.yaml)",
+        )
 
 
 def _update(col: _Column, series: pl.Series, k: int, single: bool) -> None:

@@ -451,12 +451,17 @@ def _no_hypothesis() -> Iterator[None]:
 def _to_pandas(frame: pl.DataFrame, spec: SchemaSpec, offset: int, row_map: Any) -> Any:
     import numpy as np
     import pandas as pd
+    import polars as pl
 
     pdf = frame.to_pandas()
     rows = row_map if row_map is not None else np.arange(offset, offset + frame.height)
     pdf.index = pd.Index(rows)
     for name, col in spec.columns.items():
-        if name in pdf.columns and col.dtype and col.dtype.startswith(_PANDAS_EXTENSION):
+        if name in pdf.columns and col.dtype == "date" and frame.schema[name] == pl.Date:
+            # pandera's pandas `date` is a column of datetime.date objects, which polars'
+            # to_pandas turns into datetime64: give it back what the schema says.
+            pdf[name] = pd.Series(frame.get_column(name).to_list(), index=pdf.index, dtype=object)
+        elif name in pdf.columns and col.dtype and col.dtype.startswith(_PANDAS_EXTENSION):
             # As pandas.read_csv(dtype=...) gives it (Int64 keeps its nulls); what does not
             # convert is left for pandera to report as a dtype mismatch.
             with contextlib.suppress(TypeError, ValueError):

@@ -474,3 +474,28 @@ def test_json_and_json_lines_are_validated(cli: Any, tmp_path: Path) -> None:
     assert bad.exit_code == 1
     assert "score: dtype('float64'): 1 row(s) (row 20 = high)" in bad.stdout
     assert "tag: isin(['a', 'b']): 1 row(s) (row 21 = c)" in bad.stdout
+
+
+def test_the_hook_reads_a_data_set_as_mlops_yaml_says(cli: Any, tmp_path: Path) -> None:
+    """Fast path and full command alike: the dialect is part of the cached result's key."""
+    root = tmp_path / "p"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "s.csv").write_text("a;b\n1;2,5\n2;3,5\n3;4,5\n")
+    (root / "schemas").mkdir()
+    (root / "schemas" / "s.yaml").write_text(
+        "schema_type: dataframe\ncolumns:\n  a: {dtype: int64}\n"
+        "  b: {dtype: float64, checks: {in_range: {min_value: 0, max_value: 5}}}\n"
+    )
+    config = (
+        "schema_version: 1\nproject: p\ndatasets:\n  s: {path: data/s.csv, schema: schemas/s.yaml"
+    )
+    (root / "mlops.yaml").write_text(config + ", delimiter: ';', decimal: ','}\n")
+    backdate(root / "data" / "s.csv")
+    full = cli("-C", str(root), "validate", "--hook", "data/s.csv")
+    assert full.exit_code == 0 and full.stdout == "PASS s: data/s.csv, 3 rows\n", full.stderr
+    fast = _run_entry(root, "validate", "--hook", "data/s.csv")
+    assert fast["heavy"] == [] and fast["out"] == "PASS s: data/s.csv, 3 rows (cached)\n"
+    # Read another way, the same bytes are another result: not the cached one.
+    (root / "mlops.yaml").write_text(config + ", delimiter: ';'}\n")
+    other = cli("-C", str(root), "validate", "--hook", "data/s.csv")
+    assert other.exit_code == 1 and "b: dtype('float64')" in other.stdout
