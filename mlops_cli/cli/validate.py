@@ -155,6 +155,6 @@ def _table(st: State, run: ValidationRun) -> None:
                 escape(f.column or "-"),
                 escape(f.check),
                 f"{f.failing_rows:,}" if f.failing_rows else "-",
-                escape(examples_text(f)),
+                escape(f.message or examples_text(f)),
             )
         st.out.print(failures)

@@ -225,6 +225,9 @@ def _validate(
 
 def _describe(failure: Any) -> str:
     """One line per failure of a `validation.ValidationReport`."""
+    message = getattr(failure, "message", None)
+    if message:  # a missing or unexpected column, said in words
+        return f"{message} ({getattr(failure, 'check', '')})"
     column = getattr(failure, "column", None)
     where = f"column {column}" if column else "table"
     text = f"{where}: {getattr(failure, 'check', failure)}"
