@@ -58,6 +58,7 @@ _PARTS = {
 }
 _DAYS = ["%Y/%m/%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y.%m.%d", "%d-%m-%Y", "%m-%d-%Y"]
 _TIMES = [" %H:%M:%S", " %H:%M"]
+_DATE_LIKE = r"^\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}( \d{1,2}:\d{2}(:\d{2})?)?$"
 # In order of preference when several fit (01/02/2012 is read as US, month first).
 DATE_FORMATS = [d + t for d in _DAYS for t in ("", *_TIMES)]
 
@@ -337,7 +338,8 @@ def _update(col: _Column, series: pl.Series, k: int, single: bool) -> None:
         words = values.str.count_matches(r"\s+").max()
         col.free_text |= hi_len > FREE_TEXT_CHARS or int(words or 0) >= 3  # type: ignore[arg-type]
         alive = DATE_FORMATS if col.formats is None else col.formats
-        if alive and hi_len <= 19:
+        # One pass tells a column that could hold dates; only those try each format.
+        if alive and hi_len <= 19 and values.str.contains(_DATE_LIKE).all():
             col.formats = [f for f in alive if values.str.contains(format_regex(f)).all()]
         else:
             col.formats = []
