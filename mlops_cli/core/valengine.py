@@ -177,7 +177,7 @@ def run(
             outcome = _run_once(
                 reader, chunks, spec, chosen, schema, text_columns, max_examples, reporter, source
             )
-            name_columns(outcome.failures, reader.include)
+            name_columns(outcome.failures, reader.found or reader.include)
             return outcome
         except ConversionError as exc:
             if exc.column in text_columns:  # cannot happen: a text column always converts
@@ -227,6 +227,7 @@ class _Reader:
     chunks: Callable[[list[str]], Iterator[pl.DataFrame]]
     chunked: bool
     decimal: str = "."
+    found: list[str] | None = None  # every column of the file, for "did you mean"
 
 
 def _reader(
@@ -248,6 +249,7 @@ def _reader(
             include,
             lambda cols: iter_parquet(path, playout, cols, chunk_bytes=chunk_bytes, source=source),
             playout.bytes > chunk_bytes,
+            found=playout.columns,
         )
     import pyarrow as pa
 
@@ -274,7 +276,8 @@ def _reader(
         wanted = {c: t for c, t in types.items() if c in cols}
         return iter_csv(path, layout, cols, wanted, chunk_bytes=chunk_bytes, source=source)
 
-    return _Reader(include, chunks, path.stat().st_size > chunk_bytes, dialect.decimal)
+    chunked = path.stat().st_size > chunk_bytes
+    return _Reader(include, chunks, chunked, dialect.decimal, layout.columns)
 
 
 def _json_reader(
@@ -294,7 +297,7 @@ def _json_reader(
     def chunks(cols: list[str]) -> Iterator[pl.DataFrame]:
         yield frame.select(cols)
 
-    return _Reader(include, chunks, False)
+    return _Reader(include, chunks, False, found=frame.columns)
 
 
 def _same_dtype(dtype: Any, target: str) -> bool:
