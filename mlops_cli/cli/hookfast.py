@@ -11,21 +11,24 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mlops_cli.core.validation import Failure, ValidationReport
 
 
-def plain_lines(reports: list[ValidationReport]) -> list[str]:
-    """One line per report and one per failed check: for logs, hooks and pipes."""
+def plain_lines(reports: list[ValidationReport], *, quiet: bool = False) -> list[str]:
+    """One line per report and one per failed check: for logs, hooks and pipes. `quiet`:
+    the failures only."""
     lines: list[str] = []
     for report in reports:
         label = f"{report.dataset}: {report.path}" if report.dataset else report.path
         rows = f", {report.rows:,} rows" if report.rows is not None else ""
         cached = " (cached)" if report.cached else ""
         if report.passed:
-            lines.append(f"PASS {label}{rows}{cached}")
+            if not quiet:
+                lines.append(f"PASS {label}{rows}{cached}")
             continue
         checks = len(report.failures)
         lines.append(f"FAIL {label}{rows}, {checks} failed check(s) of {report.schema}{cached}")
@@ -67,9 +70,10 @@ def _cached_reports(cwd: Path, files: list[str]) -> list[ValidationReport] | Non
     # Only mlops.yaml bytes that the full command validated (pydantic) are trusted here.
     if not valcache.config_marker(root, config).exists():
         return None
-    refs = _dataset_refs(config)
-    if refs is None:
+    parsed = _dataset_refs(config)
+    if parsed is None:
         return None
+    refs, dialects = parsed
     reports: list[ValidationReport] = []
     resolved_root = root.resolve()
     for name in hookmap.datasets_for_files(root, cwd, files, refs):
@@ -77,7 +81,7 @@ def _cached_reports(cwd: Path, files: list[str]) -> list[ValidationReport] | Non
         data, schema = root / ref.path, root / (ref.schema or "")
         if not data.resolve().is_relative_to(resolved_root) or not data.is_file():
             return None
-        report = cached_report(root, data, schema, dataset=name)
+        report = cached_report(root, data, schema, dataset=name, dialect=dialects.get(name))
         if report is None:
             return None
         reports.append(report)
@@ -92,9 +96,11 @@ def _find_root(start: Path) -> Path | None:
     return None
 
 
-def _dataset_refs(config: bytes) -> dict[str, Any] | None:
+def _dataset_refs(config: bytes) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The data sets' paths and schemas, and how their CSVs are written."""
     import yaml
 
+    from mlops_cli.core.csvdialect import CsvDialect
     from mlops_cli.core.hookmap import DatasetRef
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -104,8 +110,9 @@ def _dataset_refs(config: bytes) -> dict[str, Any] | None:
         return None
     datasets = doc.get("datasets") if isinstance(doc, dict) else None
     if datasets is None:
-        return {}
+        return {}, {}
     refs: dict[str, Any] = {}
+    dialects: dict[str, Any] = {}
     for name, ds in datasets.items() if isinstance(datasets, dict) else []:
         if not isinstance(ds, dict) or not isinstance(ds.get("path"), str):
             return None
@@ -113,4 +120,8 @@ def _dataset_refs(config: bytes) -> dict[str, Any] | None:
         if schema is not None and not isinstance(schema, str):
             return None
         refs[str(name)] = DatasetRef(ds["path"].strip(), schema.strip() if schema else None)
-    return refs
+        marks = {k: ds[k] for k in ("delimiter", "decimal", "encoding", "quotechar") if k in ds}
+        if not all(isinstance(v, str) for v in marks.values()):
+            return None
+        dialects[str(name)] = CsvDialect.of(SimpleNamespace(**marks))
+    return refs, dialects

@@ -38,6 +38,13 @@ datasets:
   holdout:
     path: data/prepared/holdout.csv
     schema: schemas/holdout.yaml
+  export:                           # a spreadsheet export: 1;"Müller";2,5
+    path: data/raw/export.csv
+    schema: schemas/export.yaml
+    delimiter: ";"
+    decimal: ","
+    encoding: latin-1
+    quotechar: '"'
 models:
   churn:
     path: models/model.skops

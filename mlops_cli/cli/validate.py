@@ -111,7 +111,7 @@ def _render(st: State, run: ValidationRun, *, hook: bool) -> None:
     if st.out.is_terminal and not hook:
         _table(st, run)
     else:
-        for line in plain_lines(run.reports):
+        for line in plain_lines(run.reports, quiet=st.quiet):
             st.out.print(escape(line))
     if run.passed and not hook:
         st.success(f"{len(run.reports)} validated")
@@ -123,11 +123,15 @@ def _table(st: State, run: ValidationRun) -> None:
     from mlops_cli.core.junit import examples_text
 
     table = Table(title="Validation", title_justify="left")
+    if st.quiet and run.passed:
+        return
     for name, justify in (("data set", "left"), ("file", "left"), ("rows", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     table.add_column("result")
     table.add_column("time", justify="right")
     for r in run.reports:
+        if st.quiet and r.passed:
+            continue
         result = "[green]passed[/green]" if r.passed else "[red]failed[/red]"
         table.add_row(
             escape(r.dataset or "-"),
@@ -148,6 +152,6 @@ def _table(st: State, run: ValidationRun) -> None:
                 escape(f.column or "-"),
                 escape(f.check),
                 f"{f.failing_rows:,}" if f.failing_rows else "-",
-                escape(examples_text(f)),
+                escape(f.message or examples_text(f)),
             )
         st.out.print(failures)

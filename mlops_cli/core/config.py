@@ -11,7 +11,14 @@ import os
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 CONFIG_FILE = "mlops.yaml"
 CONFIG_VERSION = 1
@@ -19,6 +26,8 @@ CONFIG_VERSION = 1
 _NAME = r"^[A-Za-z][A-Za-z0-9_-]*$"
 Name = Annotated[str, Field(pattern=_NAME, max_length=64)]
 RelPath = Annotated[str, Field(min_length=1, max_length=4096)]
+# One character, kept as written: a tab delimiter is whitespace, not padding to strip.
+Mark = Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=1)]
 
 
 class _Strict(BaseModel):
@@ -46,6 +55,39 @@ class Dataset(_Strict):
         description="pandera YAML schema file that the data must satisfy.",
     )
     description: str | None = Field(default=None, description="Free text for people.")
+    delimiter: Mark | None = Field(
+        default=None,
+        description="CSV field separator, e.g. ';' or '\\t' (default: ',' for .csv, tab for .tsv).",
+    )
+    decimal: Literal[".", ","] = Field(
+        default=".", description="Decimal mark of numbers in a CSV: '.' or ','."
+    )
+    encoding: str = Field(
+        default="utf-8",
+        description="Text encoding of a CSV (a Python codec name: utf-8, latin-1, cp1252...).",
+    )
+    quotechar: Mark = Field(default='"', description="Quote character of a CSV.")
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(
+                f"unknown encoding {value!r}: use a Python codec name such as utf-8 or latin-1"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _distinct_marks(self) -> Dataset:
+        if self.delimiter is not None and self.delimiter == self.decimal:
+            raise ValueError("delimiter and decimal must differ (a ';' CSV can use ',')")
+        if self.delimiter is not None and self.delimiter == self.quotechar:
+            raise ValueError("delimiter and quotechar must differ")
+        return self
 
 
 class Bound(_Strict):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlops_cli.core.csvdialect import CsvDialect
 from mlops_cli.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -31,6 +32,13 @@ if TYPE_CHECKING:
 
 CSV_SUFFIXES = {".csv": ",", ".tsv": "\t"}
 PARQUET_SUFFIXES = (".parquet", ".pq")
+JSON_SUFFIXES = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+# pandas' default NA strings (arrow's defaults lack `None` and `<NA>`): a CSV read by pandas
+# has the nulls mlops sees.
+NULL_VALUES = [
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+]  # fmt: skip
 _HEAD_BYTES = 1 << 20
 _BLOCK_BYTES = 8 << 20
 _STREAM_BLOCK = 1 << 20
@@ -38,15 +46,18 @@ _CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error to ([^:]+)
 
 
 def file_format(path: Path) -> str:
-    """`csv`, `tsv` or `parquet` from the file name; InputError for anything else."""
+    """`csv`, `tsv`, `parquet`, `json` or `jsonl` from the file name; InputError for
+    anything else."""
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         return suffix[1:]
     if suffix in PARQUET_SUFFIXES:
         return "parquet"
+    if suffix in JSON_SUFFIXES:
+        return JSON_SUFFIXES[suffix]
     raise InputError(
         f"{path}: cannot validate a '{suffix or path.name}' file",
-        hint="mlops validate reads .csv, .tsv, .parquet and .pq files",
+        hint="mlops validate reads .csv, .tsv, .parquet, .pq, .json, .jsonl and .ndjson files",
     )
 
 
@@ -66,10 +77,18 @@ class NotUtf8(Exception):
 class CsvLayout:
     columns: list[str]
     delimiter: str
+    decimal: str = "."
+    encoding: str = "utf-8"
+    quotechar: str = '"'
 
 
-def read_header(path: Path, *, delimiter: str, source: str) -> CsvLayout:
-    """The column names of a CSV file; InputError when it is empty or has no data rows."""
+def read_header(
+    path: Path, *, delimiter: str, source: str, dialect: CsvDialect | None = None
+) -> CsvLayout:
+    """The column names of a CSV file; InputError when it is empty or has no data rows.
+    `dialect` gives the decimal mark, encoding and quote character (the delimiter is
+    `delimiter`)."""
+    dialect = dialect or CsvDialect()
     try:
         with path.open("rb") as f:
             head = f.read(_HEAD_BYTES)
@@ -80,15 +99,30 @@ def read_header(path: Path, *, delimiter: str, source: str) -> CsvLayout:
         raise InputError(
             f"{source}: the file is empty", hint="write a header line and data rows, or pull it"
         )
-    decoder = codecs.getincrementaldecoder("utf-8")()
+    if not dialect.utf8:
+        start = 0
+    try:
+        decoder = codecs.getincrementaldecoder(dialect.encoding)()
+    except LookupError:
+        raise InputError(
+            f"{source}: unknown encoding {dialect.encoding!r}",
+            hint="use a Python codec name such as utf-8, latin-1 or cp1252",
+        ) from None
     try:
         text = decoder.decode(head[start:], final=len(head) < _HEAD_BYTES)
     except UnicodeDecodeError as exc:
         # Only the first record matters here; a bad byte after it is the scanner's to report.
-        text = head[start : start + exc.start].decode("utf-8")
+        text = head[start : start + exc.start].decode(dialect.encoding)
         if "\n" not in text:
+            if not dialect.utf8:
+                raise InputError(
+                    f"{source}: not {dialect.encoding} text (byte offset {start + exc.start})",
+                    hint="set the data set's `encoding` in mlops.yaml to the file's encoding",
+                ) from None
             raise not_utf8(source, head, start + exc.start) from None
-    records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records = csv.reader(
+        io.StringIO(text, newline=""), delimiter=delimiter, quotechar=dialect.quotechar
+    )
     try:
         header = next(records, [])
     except csv.Error as exc:  # e.g. a header field over the csv module's 128 KiB limit
@@ -113,7 +147,7 @@ def read_header(path: Path, *, delimiter: str, source: str) -> CsvLayout:
             f"{source}: has a header line but no data rows",
             hint="a data set needs at least one row; check that the file was written completely",
         )
-    return CsvLayout(names, delimiter)
+    return CsvLayout(names, delimiter, dialect.decimal, dialect.encoding, dialect.quotechar)
 
 
 def not_utf8(source: str, head: bytes, offset: int) -> InputError:
@@ -166,13 +200,25 @@ def _options(
 
     return {
         "read_options": pacsv.ReadOptions(
-            use_threads=threads, block_size=block_bytes, column_names=layout.columns, skip_rows=1
+            use_threads=threads,
+            block_size=block_bytes,
+            column_names=layout.columns,
+            skip_rows=1,
+            # "utf8" is arrow's own (no transcoding, the BOM skipped); others go through Python.
+            encoding="utf8" if CsvDialect(encoding=layout.encoding).utf8 else layout.encoding,
         ),
         "parse_options": pacsv.ParseOptions(
-            delimiter=layout.delimiter, newlines_in_values=True, invalid_row_handler=on_bad_row
+            delimiter=layout.delimiter,
+            quote_char=layout.quotechar,
+            newlines_in_values=True,
+            invalid_row_handler=on_bad_row,
         ),
         "convert_options": pacsv.ConvertOptions(
-            column_types=types, include_columns=include, strings_can_be_null=True
+            column_types=types,
+            include_columns=include,
+            strings_can_be_null=True,
+            null_values=NULL_VALUES,
+            decimal_point=layout.decimal,
         ),
     }
 
@@ -440,6 +486,29 @@ def iter_parquet(
             yield _frame(pa.Table.from_batches([batch]))
     except (pa.ArrowInvalid, OSError, pl.exceptions.PolarsError) as exc:
         raise InputError(f"{source}: cannot read Parquet: {str(exc).splitlines()[0]}") from None
+
+
+def read_json(path: Path, fmt: str, *, source: str) -> pl.DataFrame:
+    """A JSON file (an array of records) or JSON Lines file (one record a line) as one
+    frame; InputError when it is not one, or holds no records."""
+    import polars as pl
+
+    try:
+        if fmt == "jsonl":
+            frame = pl.read_ndjson(path, infer_schema_length=None)
+        else:
+            frame = pl.read_json(path, infer_schema_length=None)
+    except OSError as exc:
+        raise InputError(f"cannot read {source}: {exc.strerror or exc}") from None
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException, ValueError) as exc:
+        kind = "JSON Lines (one object a line)" if fmt == "jsonl" else "a JSON array of objects"
+        raise InputError(
+            f"{source}: not {kind} ({(str(exc) or type(exc).__name__).splitlines()[0][:200]})",
+            hint="mlops reads .json files holding [{...}, ...] and .jsonl/.ndjson files",
+        ) from None
+    if frame.height == 0 or frame.width == 0:
+        raise InputError(f"{source}: holds no records", hint="a data set needs at least one row")
+    return frame
 
 
 def _frame(table: pa.Table) -> pl.DataFrame:

@@ -102,7 +102,7 @@ def add(
                 hint="run `dvc repro` (or `dvc commit` after changing it by hand)",
             )
         schema = declared.schema_ if declared else _conventional_schema(root, name)
-        validated = _validate(root, target, rel, name, schema, force, reporter)
+        validated = _validate(root, target, rel, name, schema, force, reporter, declared)
         out, changed = _track(root, target, rel, reporter)
         staged = _stage(root, rel)
         newly = False
@@ -189,6 +189,7 @@ def _validate(
     schema: str | None,
     force: bool,
     reporter: Reporter,
+    declared: Dataset | None = None,
 ) -> bool | None:
     if schema is None:
         return None
@@ -201,7 +202,12 @@ def _validate(
     from mlops_cli.core.validation import validate_file
 
     reporter.step(f"validating {rel} against {schema}")
-    report = validate_file(target, schema_path, root=root, reporter=reporter, dataset=name)
+    from mlops_cli.core.csvdialect import CsvDialect
+
+    dialect = CsvDialect.of(declared) if declared is not None else None
+    report = validate_file(
+        target, schema_path, root=root, reporter=reporter, dataset=name, dialect=dialect
+    )
     if report.passed:
         return True
     problems = [_describe(f) for f in report.failures]
@@ -219,6 +225,9 @@ def _validate(
 
 def _describe(failure: Any) -> str:
     """One line per failure of a `validation.ValidationReport`."""
+    message = getattr(failure, "message", None)
+    if message:  # a missing or unexpected column, said in words
+        return f"{message} ({getattr(failure, 'check', '')})"
     column = getattr(failure, "column", None)
     where = f"column {column}" if column else "table"
     text = f"{where}: {getattr(failure, 'check', failure)}"

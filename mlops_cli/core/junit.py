@@ -25,6 +25,8 @@ def examples_text(failure: Failure) -> str:
 
 
 def describe(failure: Failure) -> str:
+    if failure.message:
+        return f"{failure.message} ({failure.check})"
     where = f"{failure.column}: " if failure.column else ""
     rows = f": {failure.failing_rows} row(s)" if failure.failing_rows else ""
     examples = examples_text(failure)

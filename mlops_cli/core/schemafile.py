@@ -154,6 +154,13 @@ class ColumnSpec:
     unique: bool
     required: bool
     report_duplicates: str = "all"
+    coerce: bool = False
+
+    @property
+    def dtype_check(self) -> str:
+        """pandera's name for a value that is not of this column's dtype: a failed coercion
+        when the column coerces, a wrong dtype otherwise."""
+        return f"coerce_dtype('{self.dtype}')" if self.coerce else f"dtype('{self.dtype}')"
 
 
 @dataclass(frozen=True)
@@ -212,7 +219,7 @@ def load_schema(path: Path, *, source: str | None = None) -> SchemaSpec:
         )
     flavour: Engine = "polars" if schema_type == "polars_dataframe" else "pandas"
     reasons: list[str] = []
-    columns = _columns(doc, data.get("columns"), flavour, reasons)
+    columns = _columns(doc, data.get("columns"), flavour, reasons, data.get("coerce") is True)
     strict = data.get("strict", False)
     if strict not in (True, False, "filter"):
         raise ConfigError(f"{doc.where(('strict',))}: strict is true, false or filter")
@@ -249,7 +256,9 @@ def _known_keys(
         raise ConfigError(f"{doc.where((*at, key))}: unknown key {key!r} in the {what}{tip}")
 
 
-def _columns(doc: YamlDoc, raw: Any, flavour: Engine, reasons: list[str]) -> dict[str, ColumnSpec]:
+def _columns(
+    doc: YamlDoc, raw: Any, flavour: Engine, reasons: list[str], coerce_all: bool
+) -> dict[str, ColumnSpec]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -286,6 +295,7 @@ def _columns(doc: YamlDoc, raw: Any, flavour: Engine, reasons: list[str]) -> dic
             unique=bool(spec.get("unique", False)),
             required=bool(spec.get("required", True)),
             report_duplicates=_report_duplicates(doc, at, spec),
+            coerce=coerce_all or spec.get("coerce") is True,
         )
     return out
 
@@ -352,7 +362,13 @@ def build(spec: SchemaSpec, engine: Engine) -> Any:
     if engine == "polars":
         data["schema_type"] = "polars_dataframe"
         data.pop("api", None)
+        # The readers already give each column its schema dtype (a CSV is parsed as it says,
+        # what does not parse is reported by row), so `coerce`, written for pandas readers,
+        # has nothing left to do here; and pandera's polars coercion of a missing column
+        # raises instead of reporting it.
+        data.pop("coerce", None)
         for name, col in (data.get("columns") or {}).items():
+            col.pop("coerce", None)
             target = spec.columns[str(name)].polars_dtype
             if target is not None:
                 col["dtype"] = target

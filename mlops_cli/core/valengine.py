@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlops_cli.core import panderaload
+from mlops_cli.core.csvdialect import CsvDialect, other_delimiter, shown
 from mlops_cli.core.csvread import (
-    CSV_SUFFIXES,
     ConversionError,
     NotUtf8,
     iter_csv,
@@ -29,6 +29,7 @@ from mlops_cli.core.csvread import (
     locate_not_utf8,
     parquet_layout,
     read_header,
+    read_json,
 )
 from mlops_cli.core.errors import InputError
 from mlops_cli.core.progress import Reporter
@@ -113,8 +114,10 @@ class Failures:
             .sort("_first")
         )
         for column, check, _, number, rows, idx, vals, whole in grouped.iter_rows():
-            if column is None and check in ("column_in_schema", "column_in_dataframe"):
-                for name in whole:  # the failure case is the column's name
+            if check in ("column_in_schema", "column_in_dataframe"):
+                # The failure case is the column's name; pandera's polars engine puts the
+                # schema's name where the column's belongs.
+                for name in whole:
                     self.add(check, name, 0, [])
                 continue
             examples: list[tuple[int | None, str]] = [
@@ -154,24 +157,28 @@ def run(
     max_examples: int,
     reporter: Reporter,
     source: str,
+    dialect: CsvDialect | None = None,
 ) -> Outcome:
     """Validate `path` against `spec`; every failure is collected, none raised."""
     import polars  # noqa: F401  (here, not in the reading thread: see _FirstAhead)
 
+    dialect = dialect or CsvDialect()
     chosen = spec.engine(engine)
     schema: Any = None
     text_columns: set[str] = set()
     while True:
-        reader = _reader(path, fmt, spec, text_columns, chunk_bytes, source)
+        reader = _reader(path, fmt, spec, text_columns, chunk_bytes, source, dialect)
         chunks = _FirstAhead(reader.chunks(reader.include))
         if schema is None:
             if chosen == "polars":
                 panderaload.import_for_polars()
             schema = build(spec, chosen)  # imports pandera while the first chunk is read
         try:
-            return _run_once(
+            outcome = _run_once(
                 reader, chunks, spec, chosen, schema, text_columns, max_examples, reporter, source
             )
+            name_columns(outcome.failures, reader.found or reader.include)
+            return outcome
         except ConversionError as exc:
             if exc.column in text_columns:  # cannot happen: a text column always converts
                 raise InputError(f"{source}: cannot read column {exc.column!r}") from None
@@ -219,12 +226,22 @@ class _Reader:
     include: list[str]
     chunks: Callable[[list[str]], Iterator[pl.DataFrame]]
     chunked: bool
+    decimal: str = "."
+    found: list[str] | None = None  # every column of the file, for "did you mean"
 
 
 def _reader(
-    path: Path, fmt: str, spec: SchemaSpec, text_columns: set[str], chunk_bytes: int, source: str
+    path: Path,
+    fmt: str,
+    spec: SchemaSpec,
+    text_columns: set[str],
+    chunk_bytes: int,
+    source: str,
+    dialect: CsvDialect,
 ) -> _Reader:
     keep_all = spec.strict is True or spec.regex_columns
+    if fmt in ("json", "jsonl"):
+        return _json_reader(path, fmt, spec, text_columns, source, keep_all)
     if fmt == "parquet":
         playout = parquet_layout(path, source=source)
         include = [c for c in playout.columns if keep_all or c in spec.columns]
@@ -232,10 +249,20 @@ def _reader(
             include,
             lambda cols: iter_parquet(path, playout, cols, chunk_bytes=chunk_bytes, source=source),
             playout.bytes > chunk_bytes,
+            found=playout.columns,
         )
     import pyarrow as pa
 
-    layout = read_header(path, delimiter=CSV_SUFFIXES[f".{fmt}"], source=source)
+    delimiter = dialect.separator(fmt)
+    layout = read_header(path, delimiter=delimiter, source=source, dialect=dialect)
+    if len(layout.columns) == 1 and len(spec.columns) > 1:
+        other = other_delimiter(layout.columns[0], delimiter)
+        if other is not None:
+            raise InputError(
+                f"{source}: read as one column named {layout.columns[0][:60]!r}; the file"
+                f" looks separated by {shown(other)!r}, not {shown(delimiter)!r}",
+                hint=f"set `delimiter: {shown(other)!r}` for the data set in mlops.yaml",
+            )
     include = [c for c in layout.columns if keep_all or c in spec.columns]
     types: dict[str, pa.DataType] = {}
     for name in include:
@@ -249,7 +276,60 @@ def _reader(
         wanted = {c: t for c, t in types.items() if c in cols}
         return iter_csv(path, layout, cols, wanted, chunk_bytes=chunk_bytes, source=source)
 
-    return _Reader(include, chunks, path.stat().st_size > chunk_bytes)
+    chunked = path.stat().st_size > chunk_bytes
+    return _Reader(include, chunks, chunked, dialect.decimal, layout.columns)
+
+
+def _json_reader(
+    path: Path, fmt: str, spec: SchemaSpec, text_columns: set[str], source: str, keep_all: bool
+) -> _Reader:
+    """JSON holds its own types: a column whose type is not the schema's (an integer where
+    the schema says float64, a date written as text) is parsed value by value like a CSV
+    column read as text, so what does not convert is a failure of its row."""
+    frame = read_json(path, fmt, source=source)
+    include = [c for c in frame.columns if keep_all or c in spec.columns]
+    for name in include:
+        col = spec.columns.get(name)
+        target = col.polars_dtype if col is not None else None
+        if target is not None and not _same_dtype(frame.schema[name], target):
+            text_columns.add(name)
+
+    def chunks(cols: list[str]) -> Iterator[pl.DataFrame]:
+        yield frame.select(cols)
+
+    return _Reader(include, chunks, False, found=frame.columns)
+
+
+def _same_dtype(dtype: Any, target: str) -> bool:
+    import polars as pl
+
+    if dtype == pl.Null:
+        return True
+    if target == "Categorical":
+        return bool(dtype == pl.String or dtype == pl.Categorical)
+    if target.startswith(("Datetime", "Duration")):
+        return str(dtype) == target
+    return str(dtype.base_type()) == target
+
+
+def name_columns(failures: list[Failure], columns: list[str]) -> None:
+    """Say in words what a missing or unexpected column is, with the likely rename."""
+    import difflib
+
+    missing = [f.column for f in failures if f.check == "column_in_dataframe" and f.column]
+    extra = [f.column for f in failures if f.check == "column_in_schema" and f.column]
+    for f in failures:
+        if f.column is None:
+            continue
+        if f.check == "column_in_dataframe":
+            pool = extra or [c for c in columns if c != f.column]
+            close = difflib.get_close_matches(f.column, pool, n=1, cutoff=0.6)
+            tip = f"; did you mean {close[0]!r} (in the data)?" if close else ""
+            f.message = f"column {f.column!r} is missing from the data{tip}"
+        elif f.check == "column_in_schema":
+            close = difflib.get_close_matches(f.column, missing, n=1, cutoff=0.6)
+            tip = f" (renamed from {close[0]!r}?)" if close else ""
+            f.message = f"column {f.column!r} is in the data but not in the schema{tip}"
 
 
 def _run_once(
@@ -278,7 +358,9 @@ def _run_once(
     rows = 0
     for frame in chunks:
         height = frame.height
-        frame, row_map = parse_text(frame, spec, text_columns, rows, failures)
+        frame, row_map = parse_text(
+            frame, spec, text_columns, rows, failures, decimal=reader.decimal
+        )
         uniqueness.add(frame, rows, row_map)
         _validate(engine, schema, spec, frame, rows, row_map, failures)
         rows += height
@@ -290,7 +372,8 @@ def _run_once(
         scratch = Failures(0)
         for frame in reader.chunks(cols):
             height = frame.height
-            frame, row_map = parse_text(frame, spec, text_columns & set(cols), offset, scratch)
+            texts = text_columns & set(cols)
+            frame, row_map = parse_text(frame, spec, texts, offset, scratch, decimal=reader.decimal)
             yield frame, offset, row_map
             offset += height
 
@@ -371,12 +454,17 @@ def _no_hypothesis() -> Iterator[None]:
 def _to_pandas(frame: pl.DataFrame, spec: SchemaSpec, offset: int, row_map: Any) -> Any:
     import numpy as np
     import pandas as pd
+    import polars as pl
 
     pdf = frame.to_pandas()
     rows = row_map if row_map is not None else np.arange(offset, offset + frame.height)
     pdf.index = pd.Index(rows)
     for name, col in spec.columns.items():
-        if name in pdf.columns and col.dtype and col.dtype.startswith(_PANDAS_EXTENSION):
+        if name in pdf.columns and col.dtype == "date" and frame.schema[name] == pl.Date:
+            # pandera's pandas `date` is a column of datetime.date objects, which polars'
+            # to_pandas turns into datetime64: give it back what the schema says.
+            pdf[name] = pd.Series(frame.get_column(name).to_list(), index=pdf.index, dtype=object)
+        elif name in pdf.columns and col.dtype and col.dtype.startswith(_PANDAS_EXTENSION):
             # As pandas.read_csv(dtype=...) gives it (Int64 keeps its nulls); what does not
             # convert is left for pandera to report as a dtype mismatch.
             with contextlib.suppress(TypeError, ValueError):

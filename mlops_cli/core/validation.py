@@ -26,6 +26,7 @@ from mlops_cli.core.errors import InputError
 from mlops_cli.core.progress import NullReporter, Reporter
 
 if TYPE_CHECKING:
+    from mlops_cli.core.csvdialect import CsvDialect
     from mlops_cli.core.project import Project
 
 MAX_EXAMPLES = 5
@@ -46,14 +47,18 @@ class Failure:
     column: str | None
     failing_rows: int
     examples: list[tuple[int | None, str]] = field(default_factory=list)
+    message: str | None = None  # in words, for a check whose name says little (a missing column)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "check": self.check,
             "column": self.column,
             "failing_rows": self.failing_rows,
             "examples": [{"row": row, "value": value} for row, value in self.examples],
         }
+        if self.message is not None:
+            out["message"] = self.message
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Failure:
@@ -62,6 +67,7 @@ class Failure:
             column=data.get("column"),
             failing_rows=int(data["failing_rows"]),
             examples=[(e.get("row"), str(e.get("value"))) for e in data.get("examples", [])],
+            message=data.get("message"),
         )
 
 
@@ -95,8 +101,10 @@ def validate_file(
     engine: str = "auto",
     chunk_bytes: int | None = None,
     max_examples: int = MAX_EXAMPLES,
+    dialect: CsvDialect | None = None,
 ) -> ValidationReport:
-    """Validate one CSV or Parquet file against a pandera YAML schema.
+    """Validate one CSV, Parquet or JSON file against a pandera YAML schema; `dialect` says
+    how a CSV is written (delimiter, decimal mark, encoding, quote character).
 
     `root` holds the cache (`.mlops/cache/validation/`); with `use_cache=False` the cache is
     neither read nor written. `engine` is `auto` (polars unless the schema needs pandas),
@@ -114,10 +122,14 @@ def validate_file(
             hint="run `mlops data pull` to fetch versioned data, or check the path",
         )
     if not path.is_file():
-        raise InputError(f"{rel}: is a folder; mlops validate checks CSV and Parquet files")
+        raise InputError(f"{rel}: is a folder; mlops validate checks CSV, Parquet and JSON files")
+    from mlops_cli.core.csvdialect import CsvDialect
     from mlops_cli.core.csvread import file_format, locate_not_utf8
 
     fmt = file_format(path)
+    dialect = dialect or CsvDialect()
+    tag = dialect.cache_tag(fmt)
+    check_utf8 = fmt != "parquet" and dialect.utf8
     try:
         schema_hash = valcache.bytes_hash(schema_path.read_bytes())
     except OSError as exc:
@@ -128,19 +140,19 @@ def validate_file(
 
     stat = valcache.FileStat.of(path)
     content = valcache.cached_hash(root, rel, stat) if use_cache else None
-    if content is None and (use_cache or fmt != "parquet"):
+    if content is None and (use_cache or check_utf8):
         # One read hashes the file and finds its first byte that is not UTF-8 (CSV). Hashing
         # before validating also finds the result for a file that was only touched or
         # checked out again, whose stat changed and content did not.
         reporter.detail(f"hashing {rel}")
-        scan = valcache.scan_file(path, check_utf8=fmt != "parquet")
+        scan = valcache.scan_file(path, check_utf8=check_utf8)
         if scan.bad_utf8_offset is not None:
             raise locate_not_utf8(path, scan.bad_utf8_offset, rel)
         content = scan.sha256
         if use_cache:
             valcache.remember_hash(root, rel, stat, content, path)
     if use_cache and content is not None:
-        hit = valcache.load_result(root, valcache.result_key(content, schema_hash, fmt))
+        hit = valcache.load_result(root, valcache.result_key(content, schema_hash, tag))
         if hit is not None:
             return _from_cache(hit, dataset, rel, schema_rel, start)
 
@@ -158,6 +170,7 @@ def validate_file(
             max_examples=max_examples,
             reporter=reporter,
             source=rel,
+            dialect=dialect,
         )
     except valengine.NotUtf8:  # the file changed since it was scanned
         raise InputError(f"{rel}: not UTF-8 text", hint="re-export the file as UTF-8") from None
@@ -173,7 +186,7 @@ def validate_file(
         engine=outcome.engine,
     )
     if use_cache and content is not None and valcache.FileStat.of(path) == stat:
-        key = valcache.result_key(content, schema_hash, fmt)
+        key = valcache.result_key(content, schema_hash, tag)
         valcache.store_result(root, key, _to_cache(report))
     return report
 
@@ -203,6 +216,9 @@ def validate_dataset(project: Project, name: str, **kw: Any) -> ValidationReport
             hint="run `mlops data pull` to fetch it (or `dvc repro` if a pipeline stage writes it)",
         )
     schema = ensure_inside(project.root, Path(ds.schema_))
+    from mlops_cli.core.csvdialect import CsvDialect
+
+    kw.setdefault("dialect", CsvDialect.of(ds))
     return validate_file(data, schema, root=project.root, dataset=name, **kw)
 
 
@@ -271,6 +287,15 @@ def run_validation(
     if not hook:
         _require_in_workspace(project, names)
     run = ValidationRun([])
+    if not hook and not targets:
+        for name, ds in project.config.datasets.items():
+            if not ds.schema_:
+                why = (
+                    f"no schema: write one with `mlops schema infer {ds.path} -o"
+                    f" schemas/{name}.yaml` and set datasets.{name}.schema in mlops.yaml"
+                )
+                reporter.warn(f"{name}: not validated, {why}")
+                run.skipped.append((name, why))
     for name in names:
         ds = project.config.datasets[name]
         if hook and not (project.root / ds.path).exists():
@@ -391,16 +416,32 @@ def _from_cache(
 
 
 def cached_report(
-    root: Path, path: Path, schema_path: Path, *, dataset: str | None = None
+    root: Path,
+    path: Path,
+    schema_path: Path,
+    *,
+    dataset: str | None = None,
+    dialect: CsvDialect | None = None,
 ) -> ValidationReport | None:
     """The cached report for this exact file and schema, or None: reads no data, imports
     nothing heavy (the hook's fast path)."""
+    from mlops_cli.core.csvdialect import CsvDialect
+
     start = time.perf_counter()
     rel = _display(path, root)
     suffix = path.suffix.lower()
-    fmt = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}.get(suffix)
+    fmt = {
+        ".csv": "csv",
+        ".tsv": "tsv",
+        ".parquet": "parquet",
+        ".pq": "parquet",
+        ".json": "json",
+        ".jsonl": "jsonl",
+        ".ndjson": "jsonl",
+    }.get(suffix)
     if fmt is None:
         return None
+    tag = (dialect or CsvDialect()).cache_tag(fmt)
     try:
         stat = valcache.FileStat.of(path)
         schema_hash = valcache.bytes_hash(schema_path.read_bytes())
@@ -409,7 +450,7 @@ def cached_report(
     content = valcache.cached_hash(root, rel, stat)
     if content is None:
         return None
-    hit = valcache.load_result(root, valcache.result_key(content, schema_hash, fmt))
+    hit = valcache.load_result(root, valcache.result_key(content, schema_hash, tag))
     if hit is None:
         return None
     return _from_cache(hit, dataset, rel, _display(schema_path, root), start)

@@ -24,7 +24,13 @@ _FALSE = ("false", "False", "FALSE", "0")
 
 
 def parse_text(
-    frame: pl.DataFrame, spec: SchemaSpec, text_columns: set[str], offset: int, failures: Failures
+    frame: pl.DataFrame,
+    spec: SchemaSpec,
+    text_columns: set[str],
+    offset: int,
+    failures: Failures,
+    *,
+    decimal: str = ".",
 ) -> tuple[pl.DataFrame, np.ndarray | None]:
     """Parse the columns read as text into their dtype; report what does not parse and leave
     those rows out of the other checks (where they would fail again as nulls)."""
@@ -45,7 +51,7 @@ def parse_text(
     for name in columns:
         col = spec.columns[name]
         raw = frame.get_column(name)
-        value = _parse(raw, col.polars_dtype or "String")
+        value = _parse(raw, col.polars_dtype or "String", decimal)
         bad = raw.is_not_null() & value.is_null()
         count = int(bad.sum())
         if count:
@@ -53,7 +59,7 @@ def parse_text(
             examples: list[tuple[int | None, str]] = [
                 (offset + int(i), str(raw[int(i)])) for i in where
             ]
-            failures.add(f"dtype('{col.dtype}')", name, count, examples)
+            failures.add(col.dtype_check, name, count, examples)
         bad_any = bad_any | bad
         parsed.append(value.alias(name))
     frame = frame.with_columns(parsed)
@@ -63,10 +69,12 @@ def parse_text(
     return frame.filter(pl.Series(keep)), np.arange(offset, offset + len(keep))[keep]
 
 
-def _parse(raw: pl.Series, dtype_name: str) -> pl.Series:
+def _parse(raw: pl.Series, dtype_name: str, decimal: str = ".") -> pl.Series:
     import polars as pl
 
     text = raw.cast(pl.String).str.strip_chars()
+    if decimal != "." and dtype_name.startswith("Float"):
+        text = text.str.replace(decimal, ".", literal=True)
     try:
         if dtype_name == "Boolean":
             mapping = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}

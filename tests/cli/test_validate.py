@@ -56,7 +56,9 @@ def test_json_output(cli: Any, project: Path) -> None:
     assert result.exit_code == 1
     doc = json.loads(result.stdout)  # one document, nothing else on stdout
     assert doc["schema_version"] == 1 and doc["command"] == "validate"
-    assert doc["passed"] is False and doc["skipped"] == []
+    assert doc["passed"] is False
+    assert [s["dataset"] for s in doc["skipped"]] == ["notes"]  # it has no schema
+    assert doc["skipped"][0]["reason"].startswith("no schema: write one with `mlops schema infer")
     customers, events = doc["reports"]
     assert events["passed"] is True
     assert {k: customers[k] for k in ("dataset", "path", "schema", "passed", "rows", "cached")} == {
@@ -82,8 +84,10 @@ def test_junit_report(cli: Any, project: Path) -> None:
     result = cli("-C", str(project), "validate", "--junit", "reports/validation.xml")
     assert result.exit_code == 1
     suite = ET.parse(project / "reports" / "validation.xml").getroot()
-    assert (suite.tag, suite.get("tests"), suite.get("failures")) == ("testsuite", "2", "1")
+    counts = (suite.tag, suite.get("tests"), suite.get("failures"), suite.get("skipped"))
+    assert counts == ("testsuite", "3", "1", "1")  # notes: no schema, reported as skipped
     cases = {c.get("name"): c for c in suite.iter("testcase")}
+    assert cases["notes"].find("skipped") is not None
     failure = cases["customers"].find("failure")
     assert failure is not None and "age: in_range(0, 120): 1 row(s)" in (failure.text or "")
     assert cases["events"].find("failure") is None
@@ -365,3 +369,133 @@ def test_pre_commit_rejects_bad_data_and_accepts_good(tmp_path: Path, mlops: Any
     run("git", "add", "data/raw/data.csv.dvc")
     fixed = run("git", "commit", "-m", "good data")
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+
+
+def test_a_data_set_without_a_schema_is_reported(cli: Any, project: Path) -> None:
+    result = cli("-C", str(project), "validate")
+    assert result.exit_code == 0
+    assert "notes: not validated, no schema: write one with `mlops schema infer" in " ".join(
+        result.stderr.split()
+    )
+
+
+def test_quiet_prints_only_failures(cli: Any, project: Path) -> None:
+    result = cli("-C", str(project), "-q", "validate")
+    assert result.exit_code == 0 and result.stdout == ""
+    break_customers(project)
+    result = cli("-C", str(project), "-q", "validate")
+    assert result.exit_code == 1
+    assert result.stdout == (
+        "FAIL customers: data/customers.csv, 50 rows, 1 failed check(s) of"
+        " schemas/customers.yaml\n"
+        "  - age: in_range(0, 120): 1 row(s) (row 9 = 200)\n"
+    )
+
+
+@pytest.mark.parametrize("engine", ["polars", "pandas"])
+def test_missing_and_renamed_columns_are_named(cli: Any, project: Path, engine: str) -> None:
+    data = rows(50)
+    write_csv(project / "data" / "customers.csv", [r[:3] + r[4:] for r in data],
+              header=["id", "age", "income", "Score"])  # fmt: skip
+    result = cli("-C", str(project), "validate", "customers", "--engine", engine)
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()[1:]
+    assert "  - column 'segment' is missing from the data (column_in_dataframe)" in lines
+    assert (
+        "  - column 'score' is missing from the data; did you mean 'Score' (in the data)?"
+        " (column_in_dataframe)"
+    ) in lines
+    assert (
+        "  - column 'Score' is in the data but not in the schema (renamed from 'score'?)"
+        " (column_in_schema)"
+    ) in lines
+    assert not any("customers: column_in" in line for line in lines)
+    doc = json.loads(cli("-C", str(project), "validate", "customers", "--json").stdout)
+    failures = {f["column"]: f for f in doc["reports"][0]["failures"]}
+    assert failures["segment"]["check"] == "column_in_dataframe"
+    assert failures["segment"]["message"] == "column 'segment' is missing from the data"
+
+
+def test_a_semicolon_csv_with_decimal_commas(cli: Any, tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    (root / "data").mkdir(parents=True)
+    lines = ["id;amount;code", *(f"{i};{i},{i % 10};{'xy'[i % 2]}" for i in range(30))]
+    (root / "data" / "export.csv").write_text("\n".join(lines) + "\n")
+    (root / "mlops.yaml").write_text(
+        "schema_version: 1\nproject: p\ndatasets:\n"
+        "  export: {path: data/export.csv, schema: schemas/export.yaml}\n"
+    )
+    inferred = cli("-C", str(root), "schema", "infer", "data/export.csv", "--json")
+    assert inferred.exit_code == 0, inferred.stderr
+    doc = json.loads(inferred.stdout)["result"]
+    assert doc["delimiter"] == ";" and "decimal: ','" in doc["notes"][0]
+    schema = (root / "schemas" / "export.yaml").read_text()
+    assert "# from 30 rows of data/export.csv (CSV, delimiter ';', decimal ',')." in schema
+    # Not yet declared: read with commas, one column, refused with the option to set.
+    refused = cli("-C", str(root), "validate", "export")
+    assert refused.exit_code == 3
+    assert "looks separated by ';'" in refused.stderr and "delimiter: ';'" in refused.stderr
+    (root / "mlops.yaml").write_text(
+        "schema_version: 1\nproject: p\ndatasets:\n  export: {path: data/export.csv,"
+        " schema: schemas/export.yaml, delimiter: ';', decimal: ','}\n"
+    )
+    for engine in ("polars", "pandas"):
+        ok = cli("-C", str(root), "validate", "export", "--engine", engine, "--no-cache")
+        assert ok.exit_code == 0, ok.stdout + ok.stderr
+    lines.append("30;-999,5;x")
+    (root / "data" / "export.csv").write_text("\n".join(lines) + "\n")
+    failed = cli("-C", str(root), "validate", "export")
+    assert failed.exit_code == 1 and "amount: in_range" in failed.stdout
+    assert "(row 30 = -999.5)" in failed.stdout
+
+
+def test_schema_infer_refuses_one_column_of_another_delimiter(cli: Any, tmp_path: Path) -> None:
+    data = tmp_path / "semi.csv"
+    data.write_text("a;b;c\n1;2;3\n4;5;6\n")
+    result = cli("-C", str(tmp_path), "schema", "infer", "semi.csv", "--delimiter", ",")
+    assert result.exit_code == 3
+    assert "read as one column named 'a;b;c'" in result.stderr
+    assert "--delimiter ';'" in result.stderr
+    assert not (tmp_path / "schemas" / "semi.yaml").exists()
+
+
+def test_json_and_json_lines_are_validated(cli: Any, tmp_path: Path) -> None:
+    records = [{"id": i, "score": i / 10, "tag": "ab"[i % 2]} for i in range(20)]
+    (tmp_path / "r.json").write_text(json.dumps(records))
+    (tmp_path / "r.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    inferred = cli("-C", str(tmp_path), "schema", "infer", "r.json", "-o", "s.yaml")
+    assert inferred.exit_code == 0, inferred.stderr
+    for name in ("r.json", "r.jsonl"):
+        ok = cli("-C", str(tmp_path), "validate", "--schema", "s.yaml", name)
+        assert ok.exit_code == 0, ok.stdout + ok.stderr
+    records += [{"id": 20, "score": "high", "tag": "a"}, {"id": 21, "score": 0.5, "tag": "c"}]
+    (tmp_path / "r.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    bad = cli("-C", str(tmp_path), "validate", "--schema", "s.yaml", "r.jsonl")
+    assert bad.exit_code == 1
+    assert "score: dtype('float64'): 1 row(s) (row 20 = high)" in bad.stdout
+    assert "tag: isin(['a', 'b']): 1 row(s) (row 21 = c)" in bad.stdout
+
+
+def test_the_hook_reads_a_data_set_as_mlops_yaml_says(cli: Any, tmp_path: Path) -> None:
+    """Fast path and full command alike: the dialect is part of the cached result's key."""
+    root = tmp_path / "p"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "s.csv").write_text("a;b\n1;2,5\n2;3,5\n3;4,5\n")
+    (root / "schemas").mkdir()
+    (root / "schemas" / "s.yaml").write_text(
+        "schema_type: dataframe\ncolumns:\n  a: {dtype: int64}\n"
+        "  b: {dtype: float64, checks: {in_range: {min_value: 0, max_value: 5}}}\n"
+    )
+    config = (
+        "schema_version: 1\nproject: p\ndatasets:\n  s: {path: data/s.csv, schema: schemas/s.yaml"
+    )
+    (root / "mlops.yaml").write_text(config + ", delimiter: ';', decimal: ','}\n")
+    backdate(root / "data" / "s.csv")
+    full = cli("-C", str(root), "validate", "--hook", "data/s.csv")
+    assert full.exit_code == 0 and full.stdout == "PASS s: data/s.csv, 3 rows\n", full.stderr
+    fast = _run_entry(root, "validate", "--hook", "data/s.csv")
+    assert fast["heavy"] == [] and fast["out"] == "PASS s: data/s.csv, 3 rows (cached)\n"
+    # Read another way, the same bytes are another result: not the cached one.
+    (root / "mlops.yaml").write_text(config + ", delimiter: ';'}\n")
+    other = cli("-C", str(root), "validate", "--hook", "data/s.csv")
+    assert other.exit_code == 1 and "b: dtype('float64')" in other.stdout

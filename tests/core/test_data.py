@@ -333,3 +333,25 @@ def test_add_of_a_pipeline_output_points_at_dvc_repro(project: Project) -> None:
     with pytest.raises(InputError, match=r"output of stage prep in dvc\.yaml") as info:
         data.add(project, Path("data/b.csv"))
     assert info.value.hint == "run `dvc repro` (or `dvc commit` after changing it by hand)"
+
+
+def test_add_reads_a_declared_data_set_as_mlops_yaml_says(project: Project) -> None:
+    write(project.root / "schemas/prices.yaml", SCHEMA.encode())
+    src = write(project.root / "data/prices.csv", b"id;price\n1;10,5\n2;-3,25\n")
+    import yaml
+
+    config = yaml.safe_load(project.config_path.read_text())
+    config.setdefault("datasets", {})["prices"] = {
+        "path": "data/prices.csv",
+        "schema": "schemas/prices.yaml",
+        "delimiter": ";",
+        "decimal": ",",
+    }
+    project.config_path.write_text(yaml.safe_dump(config))
+    project = reopen(project)
+    assert project.config.datasets["prices"].delimiter == ";"
+    with pytest.raises(CheckFailed) as info:  # -3.25 read as a number, below 0
+        data.add(project, src, "prices")
+    assert any("price" in p and "-3.25" in p for p in info.value.problems)  # type: ignore[attr-defined]
+    write(project.root / "data/prices.csv", b"id;price\n1;10,5\n2;3,25\n")
+    assert data.add(project, src, "prices").validated is True

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from mlops_cli.core.csvdialect import CsvDialect
 from mlops_cli.core.errors import ConflictError, InputError
 from mlops_cli.core.schema_infer import _bounds, infer_schema
 from mlops_cli.core.validation import validate_file
@@ -114,3 +116,79 @@ def test_bounds_are_widened_and_round(
     lo: float, hi: float, integer: bool, expected: tuple[float, float]
 ) -> None:
     assert _bounds(lo, hi, integer=integer) == expected
+
+
+def test_dates_in_common_formats_are_checked(tmp_path: Path) -> None:
+    header = ["iso", "slash", "us", "eu", "stamp"]
+    data = [
+        [f"2012-{m:02d}-{d:02d}", f"2012/{m:02d}/{d:02d}", f"{m:02d}/{d:02d}/2012",
+         f"{d:02d}.{m:02d}.2012", f"2012/{m:02d}/{d:02d} 10:{d:02d}"]
+        for m, d in ((1 + i % 12, 1 + i % 28) for i in range(40))
+    ]  # fmt: skip
+    path = write_csv(tmp_path / "data" / "d.csv", data, header=header)
+    out, doc = inferred(tmp_path, path)
+    columns: Any = doc["columns"]
+    assert columns["iso"]["dtype"] == "date" and columns["iso"]["coerce"] is True
+    assert columns["slash"]["description"] == "a date in the format %Y/%m/%d (inferred)"
+    assert columns["us"]["description"] == "a date in the format %m/%d/%Y (inferred)"
+    assert columns["eu"]["description"] == "a date in the format %d.%m.%Y (inferred)"
+    assert columns["stamp"]["description"] == "a date in the format %Y/%m/%d %H:%M (inferred)"
+    assert validate_file(path, out, root=tmp_path, use_cache=False).passed
+    bad = [*data, ["2012-01-01", "2012/13/45", "13/01/2012", "32.01.2012", "2012/01/01 25:00"]]
+    report = validate_file(
+        write_csv(tmp_path / "data" / "bad.csv", bad, header=header), out, root=tmp_path,
+        use_cache=False,
+    )  # fmt: skip
+    failed = {(f.column, f.check.partition("(")[0], f.examples[0]) for f in report.failures}
+    assert failed == {
+        ("slash", "str_matches", (40, "2012/13/45")),
+        ("us", "str_matches", (40, "13/01/2012")),
+        ("eu", "str_matches", (40, "32.01.2012")),
+        ("stamp", "str_matches", (40, "2012/01/01 25:00")),
+    }
+
+
+def test_checks_leave_room_for_new_data(tmp_path: Path) -> None:
+    header = ["year", "count", "rating", "note", "city"]
+    notes = ["a long free text remark about this row", "ok then", "fine by me now"]
+    data = [
+        [str(2007 + i % 3), str([3, 40, 120, 7][i % 4]), str(1 + i % 5), notes[i % 3],
+         ["Oslo", "Lima"][i % 2]]
+        for i in range(60)
+    ]  # fmt: skip
+    path = write_csv(tmp_path / "data" / "r.csv", data, header=header)
+    out, doc = inferred(tmp_path, path)
+    columns: Any = doc["columns"]
+    assert columns["year"]["checks"] == {"in_range": {"min_value": 1990, "max_value": 2020}}
+    assert "in_range" in columns["count"]["checks"]  # repeating counts are not codes
+    assert columns["rating"]["checks"] == {"isin": [1, 2, 3, 4, 5]}  # codes are
+    assert "checks" not in columns["note"]  # free text: no isin, no length
+    assert columns["city"]["checks"] == {"isin": ["Lima", "Oslo"]}
+    text = out.read_text()
+    assert "# from 60 rows of data/r.csv (CSV, delimiter ',')." in text
+
+
+def test_a_semicolon_export_is_sniffed_and_a_wrong_delimiter_refused(tmp_path: Path) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text("id;amount;label\n" + "".join(f"{i};{i},5;x{i % 2}\n" for i in range(30)))
+    result = infer_schema(path, tmp_path / "e.yaml")
+    assert result.delimiter == ";"
+    assert [c.name for c in result.columns] == ["id", "amount", "label"]
+    assert result.columns[1].dtype == "float64"  # the decimal comma, sniffed too
+    assert "delimiter: ';'" in result.notes[0] and "decimal: ','" in result.notes[0]
+    with pytest.raises(InputError, match=r"read as one column named 'id;amount;label'") as err:
+        infer_schema(path, tmp_path / "f.yaml", dialect=CsvDialect(delimiter=","))
+    assert err.value.hint is not None and "--delimiter ';'" in err.value.hint
+    assert not (tmp_path / "f.yaml").exists()
+
+
+def test_latin1_with_its_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "l.csv"
+    path.write_bytes("id,name\n1,Müller\n2,Gómez\n3,Sørensen\n".encode("latin-1"))
+    with pytest.raises(InputError, match="not UTF-8"):
+        infer_schema(path, tmp_path / "x.yaml")
+    latin = CsvDialect(encoding="latin-1")
+    out = tmp_path / "l.yaml"
+    infer_schema(path, out, dialect=latin)
+    assert "(CSV, delimiter ',', encoding latin-1)." in out.read_text()
+    assert validate_file(path, out, root=tmp_path, use_cache=False, dialect=latin).passed

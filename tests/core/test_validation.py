@@ -437,3 +437,28 @@ def test_an_untested_pandera_version_loads_the_usual_way(tmp_path: Path, schema:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert json.loads(out.stdout) == {"passed": True, "rows": 60, "pandas": True, "fast": False}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
+def test_a_renamed_column_is_named_in_a_schema_that_is_not_strict(
+    tmp_path: Path, suffix: str
+) -> None:
+    import polars as pl
+
+    frame = pl.DataFrame({"id": [1, 2, 3], "Age": [30, 40, 50]})
+    data = tmp_path / f"d{suffix}"
+    {".csv": frame.write_csv, ".parquet": frame.write_parquet, ".jsonl": frame.write_ndjson}[
+        suffix
+    ](data)
+    schema = tmp_path / "s.yaml"
+    schema.write_text(
+        "schema_type: dataframe\ncolumns:\n  id: {dtype: int64}\n  age: {dtype: int64}\n"
+    )
+    report = validate_file(data, schema, root=tmp_path, use_cache=False)
+    assert [(f.column, f.check, f.message) for f in report.failures] == [
+        (
+            "age",
+            "column_in_dataframe",
+            "column 'age' is missing from the data; did you mean 'Age' (in the data)?",
+        )
+    ]
