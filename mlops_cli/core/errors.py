@@ -90,3 +90,15 @@ class BusyError(MlopsError):
 
     exit_code = EXIT_BUSY
     kind = "busy"
+
+
+def dotted_key(loc: tuple[object, ...] | list[object]) -> str:
+    """A pydantic error location as `models.churn.path`: each key as written when it is a
+    plain name, else quoted with escapes, since a key from a hostile file may hold a newline
+    and every message stays on one line."""
+
+    def part(p: object) -> str:
+        text = str(p)
+        return text if text and text.isprintable() and text.strip() == text else repr(text)
+
+    return ".".join(part(p) for p in loc)

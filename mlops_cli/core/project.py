@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_cli.core.config import CONFIG_FILE, ProjectConfig
-from mlops_cli.core.errors import ConfigError, InputError, NotAProject
+from mlops_cli.core.errors import ConfigError, InputError, NotAProject, dotted_key
 from mlops_cli.core.yamlio import YamlDoc, load_yaml
 
 
@@ -73,7 +73,7 @@ def validate_config(doc: YamlDoc) -> ProjectConfig:
 
 def _describe(doc: YamlDoc, err: Any) -> str:
     loc = tuple(part for part in err["loc"] if part not in ("function-after",))
-    dotted = ".".join(_loc_part(p) for p in loc) or "(top level)"
+    dotted = dotted_key(loc) or "(top level)"
     where = doc.where(loc)
     if err["type"] == "extra_forbidden":
         key = str(loc[-1])
@@ -85,13 +85,6 @@ def _describe(doc: YamlDoc, err: Any) -> str:
         return f"{where}: {dotted}: required key is missing"
     message = str(err["msg"]).removeprefix("Value error, ")
     return f"{where}: {dotted}: {message}"
-
-
-def _loc_part(part: Any) -> str:
-    """A key as written when it is a plain name, else quoted with escapes: a key holding a
-    newline must not break the one-line message."""
-    text = str(part)
-    return text if text.isprintable() and text.strip() == text and text else repr(text)
 
 
 def _keys_at(loc: tuple[Any, ...]) -> list[str]:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mlops_cli.core.errors import ConfigError, InputError
+from mlops_cli.core.errors import ConfigError, InputError, dotted_key
 from mlops_cli.core.yamlio import load_yaml
 
 DEFAULT_TEMPLATE = "sklearn-classifier"
@@ -115,7 +115,7 @@ def load_template_dir(folder: Path, *, builtin: bool) -> Template:
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         loc = tuple(err["loc"])
-        dotted = ".".join(str(p) for p in loc)
+        dotted = dotted_key(loc)
         raise ConfigError(f"{doc.where(loc)}: {dotted}: {err['msg']}") from None
     if not (folder / FILES_DIR).is_dir():
         raise ConfigError(f"{folder}: a template needs a {FILES_DIR}/ folder with its files")

@@ -243,6 +243,9 @@ SCHEMA_DOC = yaml.safe_load(SCHEMA)
 
 @SETTINGS
 @given(doc=mutated(SCHEMA_DOC))
+# Found by the explore profile: pandera's polars backend crashed on a column with no spec
+# under a schema-level `coerce` that is not a bool.
+@example(doc={**SCHEMA_DOC, "columns": {**SCHEMA_DOC["columns"], "": None}, "coerce": "0"})
 def test_schema_documents_mutated(tmp_path: Path, small_csv: Path, doc: Any) -> None:
     check_schema(tmp_path, small_csv, dump(doc))
 
@@ -384,6 +387,7 @@ TEMPLATE_DOC = yaml.safe_load((builtin_root() / "sklearn-classifier/template.yam
 
 @SETTINGS
 @given(doc=mutated(TEMPLATE_DOC))
+@example(doc={**TEMPLATE_DOC, "\n": None})  # a key holding a newline broke the one-line message
 def test_template_yaml_mutated(tmp_path: Path, doc: Any) -> None:
     folder = tmp_path / "tpl"
     (folder / "project").mkdir(parents=True, exist_ok=True)
