@@ -168,10 +168,13 @@ def _remove_cache_temps(root: Path, since: float | None) -> None:
                 tmp.unlink()
 
 
-def push(root: Path, remote: str | None, reporter: Reporter) -> int:
-    """`dvc push` of everything the workspace references; the number of objects uploaded."""
+def push(
+    root: Path, remote: str | None, reporter: Reporter, *, revs: list[str] | None = None
+) -> int:
+    """`dvc push` of everything the workspace references, and of the commits `revs` (DVC's
+    own `--rev`); the number of objects uploaded."""
     with _quiet_dvc(reporter), _dvc_errors("push"), _repo(root, remote) as repo:
-        return int(repo.push(remote=remote) or 0)
+        return int(repo.push(remote=remote, revs=revs or None) or 0)
 
 
 def fetch(root: Path, remote: str | None, reporter: Reporter) -> tuple[int, int]:
