@@ -241,8 +241,9 @@ def remote_obligations(
                 revs.label(n.rev),
                 None if n.rev == obligations.WORKSPACE else n.rev,
             )
-            for o, n in needed.items()
+            for o, held in needed.items()
             if o not in present
+            for n in held
         ),
         key=lambda m: (m.path, m.md5),
     )

@@ -258,10 +258,10 @@ def _head(root: Path) -> str | None:
         return None
 
 
-def needs(root: Path, revs: Revisions) -> dict[Oid, Need]:
-    """Every object the revisions need on the remote (first need found for each)."""
+def needs(root: Path, revs: Revisions) -> dict[Oid, list[Need]]:
+    """Every object the revisions need on the remote, with each output that holds it."""
     cache = dvcfiles.cache_dir(root)
-    found: dict[Oid, Need] = {}
+    found: dict[Oid, list[Need]] = {}
     if revs.workspace:
         _add(found, cache, workspace_outputs(root), WORKSPACE)
     for sha, outs in _commit_outputs(root, revs.commits).items():
@@ -269,12 +269,14 @@ def needs(root: Path, revs: Revisions) -> dict[Oid, Need]:
     return found
 
 
-def _add(found: dict[Oid, Need], cache: Path, outs: Iterable[Output], rev: str) -> None:
+def _add(found: dict[Oid, list[Need]], cache: Path, outs: Iterable[Output], rev: str) -> None:
     for out in outs:
         if not out.pushable or out.md5 is None:
             continue
         for oid in dvcfiles.object_ids(cache, out) or [(out.md5, out.legacy)]:
-            found.setdefault(oid, Need(out.path, oid[0], oid[1], out.source, rev))
+            held = found.setdefault(oid, [])
+            if not any(n.path == out.path for n in held):  # once per output, first rev wins
+                held.append(Need(out.path, oid[0], oid[1], out.source, rev))
 
 
 def _commit_outputs(root: Path, commits: Mapping[str, list[str]]) -> dict[str, list[Output]]:
