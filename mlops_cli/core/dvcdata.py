@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -78,6 +79,33 @@ def _dvc_errors(action: str) -> Iterator[None]:
         ) from None
     except DvcException as exc:
         raise _dvc_error(action, exc) from None
+    except ImportError as exc:
+        missing = missing_plugin(str(exc))
+        if missing is None:
+            raise
+        raise missing from None
+
+
+# DVC's words when a remote's URL scheme needs a plugin that is not installed
+# (dvc_objects.fs.known_implementations).
+_PLUGIN = re.compile(r"^(\w+) is supported, but requires '(dvc-[\w-]+)' to be installed")
+EXTRAS = {"dvc-s3": "s3"}  # plugins mlops-cli brings with an extra (pyproject.toml)
+
+
+def missing_plugin(message: str) -> InputError | None:
+    """The InputError for DVC's "requires 'dvc-s3' to be installed", naming what to install
+    (mlops' own extra when it has one); None for any other ImportError (a bug: exit 70)."""
+    found = _PLUGIN.match(message)
+    if found is None:
+        return None
+    scheme, package = found.groups()
+    extra = EXTRAS.get(package)
+    install = f"pip install 'mlops-cli[{extra}]'" if extra else f"pip install {package}"
+    return InputError(
+        f"this DVC remote is a {scheme}:// URL, which needs the {package} package; it is not"
+        " installed in this environment",
+        hint=f"run `{install}`",
+    )
 
 
 @contextlib.contextmanager
