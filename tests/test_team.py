@@ -112,6 +112,23 @@ def shared_remote(request: pytest.FixtureRequest, tmp_path: Path) -> SharedRemot
     return SharedRemote(bucket.url(), [], s3_configure, dict(CREDENTIALS))
 
 
+_released: dict[str, Path] = {}
+
+
+def released(factory: pytest.TempPathFactory) -> Path:
+    """A's work before any remote is involved, done once per session: the trained project
+    with v0.1.0 registered, tested (recorded) and promoted to prod."""
+    if "v0.1.0" not in _released:
+        base = factory.mktemp("team-released")
+        a = Clone(base / NAME, build_env(base / "home"))
+        shutil.copytree(trained(factory), a.root, symlinks=True)
+        a.mlops("model", "register", NAME, "--version", "v0.1.0")
+        a.mlops("test", f"{NAME}@v0.1.0", "--record")
+        a.mlops("model", "promote", NAME, "v0.1.0", "prod")
+        _released["v0.1.0"] = a.root
+    return _released["v0.1.0"]
+
+
 def _person(home: Path, remote: SharedRemote) -> dict[str, str]:
     env = build_env(home)
     env.pop("PRE_COMMIT_FROM_REF", None)
@@ -131,9 +148,10 @@ def test_two_clones_push_clone_pull_through_the_hooks(
     origin = tmp_path / "origin.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
 
-    # --- A: the project as trained (the session's shared copy), a shared remote, the hooks.
+    # --- A: trained, registered, tested, promoted (the session's shared copy), then a
+    # shared remote and the hooks.
     a = Clone(tmp_path / "a" / NAME, _person(tmp_path / "home-a", shared_remote))
-    shutil.copytree(trained(tmp_path_factory), a.root, symlinks=True)
+    shutil.copytree(released(tmp_path_factory), a.root, symlinks=True)
     a.dvc("remote", "add", "-d", "shared", shared_remote.url)
     for setting in shared_remote.shared:
         a.dvc("remote", "modify", "shared", *setting)
@@ -142,9 +160,6 @@ def test_two_clones_push_clone_pull_through_the_hooks(
     a.git("commit", "-q", "-m", "the team's DVC remote")
     a.git("remote", "add", "origin", str(origin))
     _hooks(a)
-    a.mlops("model", "register", NAME, "--version", "v0.1.0")
-    a.mlops("test", f"{NAME}@v0.1.0", "--record")
-    a.mlops("model", "promote", NAME, "v0.1.0", "prod")
 
     refused = a.git("push", "-u", "origin", "main", ok=False)  # the hook, before data push
     assert refused.returncode != 0
