@@ -206,3 +206,36 @@ def test_the_table_covers_every_output_in_the_project(table: Table) -> None:
     named = set().union(*(c.pushed | c.not_pushed for c in CASES.values()))
     assert table.outputs == named
     assert table.dvc_before == table.mlops_before
+
+
+def test_data_push_sends_the_model_in_prod_after_newer_versions(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """Broken item 6: v0.1.0 registered and in prod, then v0.2.0 trained and registered;
+    one `mlops data push` must send v0.1.0's model too, or nobody else can test or build
+    prod. Before the push, the pre-push check names it, needed by the prod version."""
+    from mlops_cli.core.dvcfiles import object_path
+    from mlops_cli.core.project import open_project
+    from tests.conftest import mlops_bin
+    from tests.modelproject import NAME, copy_of, retrain, run, trained
+
+    root = copy_of(trained(tmp_path_factory), tmp_path)
+    store = tmp_path / "store"
+    assert dvc(root, "remote", "add", "-d", "shared", str(store)).returncode == 0
+    git(root, "commit", "-qam", "shared remote")
+    run([*mlops_bin(), "model", "register", NAME, "--version", "v0.1.0"], root)
+    promote = ["model", "promote", NAME, "v0.1.0", "prod", "--force", "--reason", "data test"]
+    run([*mlops_bin(), *promote], root)  # the test gate is not this test's subject
+    first = next(o for o in obligations.workspace_outputs(root) if o.path == "models/model.skops")
+    retrain(root, 0.5)
+    run([*mlops_bin(), "model", "register", NAME, "--version", "v0.2.0"], root)
+    project = open_project(root)
+    missing = datastatus.remote_obligations(project, to_ref="HEAD").missing
+    prods = {m.rev for m in missing if m.md5 == first.md5}
+    assert prods and all(r.startswith(f"{NAME}@v0.1.0") or "#prod#" in r for r in prods), prods
+
+    result = datasync.push(project)
+    assert first.md5 is not None
+    assert object_path(store, first.md5).exists()  # the prod model reached the remote
+    assert result.revisions  # pushed as a revision of its own, besides the workspace
+    assert datastatus.check_pushed(project, None, "HEAD").missing == []
