@@ -38,7 +38,12 @@ s3_start() {
       s3_answers "$url" && break
       sleep 0.2
     done
-    s3_answers "$url" || { echo "s3: moto did not start; see $STATE_DIR/s3.log" >&2; return 1; }
+    if ! s3_answers "$url"; then
+      # Not fatal: tests/plugins/s3.py then starts its own server at a free port.
+      echo "s3: moto did not start on port $S3_PORT (see $STATE_DIR/s3.log); the tests start their own" >&2
+      rm -f "$STATE_DIR/s3.url"
+      return 0
+    fi
     echo "s3: moto server at $url (pid $(cat "$STATE_DIR/s3.pid"))"
   fi
   echo "$url" >"$STATE_DIR/s3.url"
