@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 demo: setup services           ## the whole lifecycle on the demo project, in a temp folder
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
-services:                      ## install (as root) and start sshd, dockerd, registries for the tests
+services:                      ## install (as root) and start sshd, dockerd, registries, S3 (moto) for the tests
 	@if [ "$$(id -u)" = 0 ]; then bash scripts/services.sh; \
 	else echo "not root: services not started; tests that need them will skip"; fi
 

@@ -51,10 +51,11 @@ def status(
     cache = dvcfiles.cache_dir(root)
     rows: list[DatasetStatus] = []
     wanted: dict[int, list[Oid]] = {}
+    outputs = workspace_outputs(root)
     with dvcfiles.Hasher(root) as hasher:
         for name, ds in project.config.datasets.items():
             rel = dvcfiles.join_posix(".", ds.path)
-            row, ids = _one(root, cache, hasher, name, rel, reporter)
+            row, ids = _one(root, cache, hasher, name, rel, outputs, reporter)
             rows.append(row)
             if ids is not None:
                 wanted[len(rows) - 1] = ids
@@ -85,11 +86,15 @@ def _one(
     hasher: dvcfiles.Hasher,
     name: str,
     rel: str,
+    outputs: list[dvcfiles.Output],
     reporter: Reporter,
 ) -> tuple[DatasetStatus, list[Oid] | None]:
     """The status of one data set, and the objects its recorded version needs (None when
     unknown: not tracked, or a folder whose listing is not in the cache)."""
-    outs = [o for o in dvcfiles.outputs_covering(root, rel) if o.md5]
+    outs = sorted(
+        (o for o in outputs if o.md5 and dvcfiles.covers(o.path, rel)),
+        key=lambda o: (o.path != rel, -len(o.path)),
+    )
     target = root / rel
     if not outs:
         stage = dvcfiles.pipeline_stage(root, rel)
@@ -145,16 +150,10 @@ def _expected(cache: Path, out: dvcfiles.Output, rel: str) -> tuple[str | None, 
 
 
 def workspace_outputs(root: Path) -> list[dvcfiles.Output]:
-    """The outputs of every `.dvc` file and `dvc.lock` in the work tree (tracked or not)."""
-    listed = datagit.git(
-        root, "ls-files", "-z", "-co", "--exclude-standard", "--", "*.dvc", "*dvc.lock"
-    )
-    outs: list[dvcfiles.Output] = []
-    for raw in sorted(set(listed.split(b"\0")) - {b""}):
-        path = raw.decode("utf-8", "surrogateescape")
-        if datagit.is_dvc_file(path):
-            outs += dvcfiles.read_outputs(root, root / path)
-    return outs
+    """The outputs DVC sees in the work tree, with DVC's flags (obligations.py)."""
+    from mlops_cli.core.obligations import workspace_outputs as outputs
+
+    return outputs(root)
 
 
 def objects_on_remote(
@@ -185,6 +184,8 @@ class MissingObject:
     path: str
     md5: str
     source: str  # "data/x.csv.dvc" or "dvc.lock:prepare"
+    rev: str = ""  # who needs it: "workspace", a registry tag, "HEAD" or a short commit sha
+    commit: str | None = None  # the full sha of that commit (None: the workspace)
 
 
 @dataclass(frozen=True)
@@ -196,38 +197,34 @@ class CheckPushedResult:
     missing: list[MissingObject]
 
 
-def check_pushed(
+def remote_obligations(
     project: Project,
+    *,
     from_ref: str | None = None,
     to_ref: str | None = None,
-    *,
+    workspace: bool = False,
     remote: str | None = None,
     reporter: Reporter | None = None,
 ) -> CheckPushedResult:
-    """For a pre-push hook: every object referenced by the `.dvc` files and `dvc.lock` of the
-    commits being pushed (`from_ref..to_ref`; without `from_ref`, those no remote-tracking
-    branch has) must be on the DVC remote, else CheckFailed listing them."""
+    """Which objects the revisions a push owes (obligations.revisions: the commits being
+    pushed, every registry-tagged commit and, with `workspace`, the work tree) need on the
+    DVC remote, and which of them it lacks. InputError when some are needed and no remote
+    is configured."""
+    from mlops_cli.core import obligations
+
     reporter = reporter or NullReporter()
     root = project.root
     info = remote_info(root, remote or project.config.remote)
-    tip = datagit.resolve(root, to_ref or "HEAD")
-    base = datagit.resolve(root, from_ref) if from_ref else None
-    commits = datagit.commits_in_range(root, base, tip) if tip else []
-    if tip is None or (base is not None and not commits):
-        return CheckPushedResult(info.name, info.url, 0, 0, [])
-    blobs = datagit.dvc_blobs(root, commits, tip)
-    contents = datagit.read_blobs(root, sorted(blobs))
-    cache = dvcfiles.cache_dir(root)
-    needed: dict[Oid, MissingObject] = {}
-    for sha, path in sorted(blobs.items(), key=lambda kv: kv[1]):
-        base_dir = str(Path(path).parent.as_posix())
-        for out in dvcfiles.parse_outputs(contents.get(sha, b""), path, base_dir):
-            if not out.pushable or out.md5 is None:
-                continue
-            for oid in dvcfiles.object_ids(cache, out) or [(out.md5, out.legacy)]:
-                needed.setdefault(oid, MissingObject(out.path, oid[0], out.source))
+    if from_ref and to_ref:
+        base, tip = datagit.resolve(root, from_ref), datagit.resolve(root, to_ref)
+        if tip is None or (base is not None and not datagit.commits_in_range(root, base, tip)):
+            return CheckPushedResult(info.name, info.url, 0, 0, [])  # nothing is being sent
+    elif to_ref and datagit.resolve(root, to_ref) is None:
+        return CheckPushedResult(info.name, info.url, 0, 0, [])  # a branch being deleted
+    revs = obligations.revisions(root, from_ref=from_ref, to_ref=to_ref, workspace=workspace)
+    needed = obligations.needs(root, revs)
     if not needed:
-        return CheckPushedResult(info.name, info.url, len(commits), 0, [])
+        return CheckPushedResult(info.name, info.url, len(revs.commits), 0, [])
     if info.name is None:
         raise InputError(
             f"{len(needed)} DVC object(s) would be pushed, but no DVC remote is configured",
@@ -236,17 +233,53 @@ def check_pushed(
     reporter.step(f"checking {len(needed)} object(s) on remote {info.name}")
     present = objects_on_remote(root, info, set(needed), reporter)
     missing = sorted(
-        (m for o, m in needed.items() if o not in present), key=lambda m: (m.path, m.md5)
+        (
+            MissingObject(
+                n.path,
+                n.md5,
+                n.source,
+                revs.label(n.rev),
+                None if n.rev == obligations.WORKSPACE else n.rev,
+            )
+            for o, held in needed.items()
+            if o not in present
+            for n in held
+        ),
+        key=lambda m: (m.path, m.md5),
     )
-    if missing:
-        paths = sorted({m.path for m in missing})
-        message = (
-            f"{len(missing)} DVC object(s) referenced by the commits being pushed are not on"
-            f" remote {info.name}: {', '.join(paths)}"
-        )
-        error = CheckFailed(message, hint="run `mlops data push`, then push again")
-        error.problems = [message] + [  # type: ignore[attr-defined]
-            f"{m.path} ({m.md5}, from {m.source})" for m in missing
-        ]
-        raise error
-    return CheckPushedResult(info.name, info.url, len(commits), len(needed), [])
+    return CheckPushedResult(info.name, info.url, len(revs.commits), len(needed), missing)
+
+
+def check_pushed(
+    project: Project,
+    from_ref: str | None = None,
+    to_ref: str | None = None,
+    *,
+    remote: str | None = None,
+    reporter: Reporter | None = None,
+) -> CheckPushedResult:
+    """For a pre-push hook: every object the revisions being pushed owe the remote (the
+    commits `from_ref..to_ref`, or without `from_ref` those no remote-tracking branch has,
+    plus every registry-tagged commit) must be on the DVC remote, else CheckFailed listing
+    them."""
+    result = remote_obligations(
+        project, from_ref=from_ref, to_ref=to_ref or "HEAD", remote=remote, reporter=reporter
+    )
+    if result.missing:
+        raise missing_error(result, "referenced by the commits being pushed")
+    return result
+
+
+def missing_error(result: CheckPushedResult, needed_by: str) -> CheckFailed:
+    """CheckFailed naming every output whose objects the remote lacks, and who needs it."""
+    missing = result.missing
+    paths = sorted({m.path for m in missing})
+    message = (
+        f"{len(missing)} DVC object(s) {needed_by} are not on remote {result.remote}:"
+        f" {', '.join(paths)}"
+    )
+    error = CheckFailed(message, hint="run `mlops data push`, then push again")
+    error.problems = [message] + [  # type: ignore[attr-defined]
+        f"{m.path} ({m.md5}, from {m.source}, needed by {m.rev})" for m in missing
+    ]
+    return error

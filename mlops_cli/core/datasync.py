@@ -22,21 +22,40 @@ class PushResult:
     remote: str
     url: str | None
     pushed: int
+    revisions: list[str]  # besides the workspace: the tags and commits whose data was pushed
 
 
 def push(
     project: Project, remote: str | None = None, reporter: Reporter | None = None
 ) -> PushResult:
-    """Upload every object the workspace references to `remote` (default: mlops.yaml's
-    `remote`, else DVC's default)."""
+    """Upload what the remote is owed (obligations.py): the workspace's objects and those of
+    every commit not yet on a git remote and every registry-tagged commit, so the version
+    in prod reaches the remote however many versions came after it. CheckFailed when some
+    are still missing afterwards (e.g. not in this clone's cache either)."""
+    from mlops_cli.core.datastatus import missing_error, remote_obligations
+
     reporter = reporter or NullReporter()
     info = _remote(project, remote)
     sharedremote.warn_first_push(info, reporter)  # a folder in a home: said once
-    reporter.step(f"pushing to remote {info.name} ({info.url or 'url from DVC config'})")
-    pushed = dvcdata.push(project.root, info.name, reporter)
-    reporter.step(f"pushed {pushed} object(s)" if pushed else "the remote already has everything")
     assert info.name is not None
-    return PushResult(info.name, info.url, pushed)
+    reporter.step(f"pushing to remote {info.name} ({info.url or 'url from DVC config'})")
+    before = remote_obligations(project, workspace=True, remote=info.name, reporter=reporter)
+    revs = sorted({m.rev for m in before.missing if m.commit})
+    shas = sorted({m.commit for m in before.missing if m.commit})
+    if revs:
+        reporter.step(f"also pushing the data of {', '.join(revs)}")
+    pushed = dvcdata.push(project.root, info.name, reporter, revs=shas)
+    reporter.step(f"pushed {pushed} object(s)" if pushed else "the remote already has everything")
+    if before.missing:
+        after = remote_obligations(project, workspace=True, remote=info.name, reporter=reporter)
+        if after.missing:
+            error = missing_error(after, "needed by this clone's revisions")
+            error.hint = (
+                "they are not in this clone's DVC cache either: run `mlops data push` in the"
+                " clone that made them (or `dvc fetch --rev REV` here first)"
+            )
+            raise error
+    return PushResult(info.name, info.url, pushed, revs)
 
 
 @dataclass(frozen=True)

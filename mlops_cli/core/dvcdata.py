@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -78,6 +79,33 @@ def _dvc_errors(action: str) -> Iterator[None]:
         ) from None
     except DvcException as exc:
         raise _dvc_error(action, exc) from None
+    except ImportError as exc:
+        missing = missing_plugin(str(exc))
+        if missing is None:
+            raise
+        raise missing from None
+
+
+# DVC's words when a remote's URL scheme needs a plugin that is not installed
+# (dvc_objects.fs.known_implementations).
+_PLUGIN = re.compile(r"^(\w+) is supported, but requires '(dvc-[\w-]+)' to be installed")
+EXTRAS = {"dvc-s3": "s3"}  # plugins mlops-cli brings with an extra (pyproject.toml)
+
+
+def missing_plugin(message: str) -> InputError | None:
+    """The InputError for DVC's "requires 'dvc-s3' to be installed", naming what to install
+    (mlops' own extra when it has one); None for any other ImportError (a bug: exit 70)."""
+    found = _PLUGIN.match(message)
+    if found is None:
+        return None
+    scheme, package = found.groups()
+    extra = EXTRAS.get(package)
+    install = f"pip install 'mlops-cli[{extra}]'" if extra else f"pip install {package}"
+    return InputError(
+        f"this DVC remote is a {scheme}:// URL, which needs the {package} package; it is not"
+        " installed in this environment",
+        hint=f"run `{install}`",
+    )
 
 
 @contextlib.contextmanager
@@ -168,10 +196,13 @@ def _remove_cache_temps(root: Path, since: float | None) -> None:
                 tmp.unlink()
 
 
-def push(root: Path, remote: str | None, reporter: Reporter) -> int:
-    """`dvc push` of everything the workspace references; the number of objects uploaded."""
+def push(
+    root: Path, remote: str | None, reporter: Reporter, *, revs: list[str] | None = None
+) -> int:
+    """`dvc push` of everything the workspace references, and of the commits `revs` (DVC's
+    own `--rev`); the number of objects uploaded."""
     with _quiet_dvc(reporter), _dvc_errors("push"), _repo(root, remote) as repo:
-        return int(repo.push(remote=remote) or 0)
+        return int(repo.push(remote=remote, revs=revs or None) or 0)
 
 
 def fetch(root: Path, remote: str | None, reporter: Reporter) -> tuple[int, int]:

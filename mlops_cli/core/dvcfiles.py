@@ -75,13 +75,16 @@ def parse_outputs(text: str | bytes, source: str, base: str) -> list[Output]:
             out
             for name, stage in stages.items()
             if isinstance(stage, dict)
-            for out in _outs(stage.get("outs"), f"{source}:{name}", base)
+            for out in outs_of(stage.get("outs"), f"{source}:{name}", base)
         ]
     wdir = data.get("wdir")
-    return _outs(data.get("outs"), source, join_posix(base, wdir if isinstance(wdir, str) else "."))
+    folder = join_posix(base, wdir if isinstance(wdir, str) else ".")
+    return outs_of(data.get("outs"), source, folder)
 
 
-def _outs(raw: Any, source: str, base: str) -> list[Output]:
+def outs_of(raw: Any, source: str, base: str) -> list[Output]:
+    """The outputs in an `outs:` list of a `.dvc` file or a `dvc.lock` stage (flags as
+    written there: `dvc.lock` does not repeat `cache`/`push`, see obligations.py)."""
     outs: list[Output] = []
     for item in raw if isinstance(raw, list) else []:
         if not isinstance(item, dict) or not isinstance(item.get("path"), str):
@@ -139,7 +142,7 @@ def outputs_covering(root: Path, rel_path: str) -> list[Output]:
         found += [o for o in read_outputs(root, root / f"{candidate}.dvc") if o.path == candidate]
     for depth in range(len(parts) - 1, -1, -1):
         lock = root.joinpath(*parts[:depth], "dvc.lock")
-        found += [o for o in read_outputs(root, lock) if _covers(o.path, rel_path)]
+        found += [o for o in read_outputs(root, lock) if covers(o.path, rel_path)]
     return sorted(found, key=lambda o: o.path != rel_path)
 
 
@@ -158,12 +161,12 @@ def pipeline_stage(root: Path, rel_path: str) -> str | None:
             outs = stage.get("outs") if isinstance(stage, dict) else None
             for item in outs if isinstance(outs, list) else []:
                 out = next(iter(item), None) if isinstance(item, dict) else item
-                if isinstance(out, str) and _covers(join_posix(base, out), rel_path):
+                if isinstance(out, str) and covers(join_posix(base, out), rel_path):
                     return str(name)
     return None
 
 
-def _covers(out_path: str, rel_path: str) -> bool:
+def covers(out_path: str, rel_path: str) -> bool:
     return rel_path == out_path or rel_path.startswith(out_path.rstrip("/") + "/")
 
 
@@ -380,3 +383,8 @@ def walk_files(folder: Path) -> Iterator[Path]:
 
 
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_yaml(text: str | bytes) -> Any:
+    """YAML as DVC reads it (safe, C-accelerated when available); yaml.YAMLError if invalid."""
+    return yaml.load(text, Loader=_LOADER)

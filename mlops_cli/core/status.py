@@ -73,6 +73,8 @@ def project_status(
         findings.append(Finding("data", "remote", exc.message, exc.hint or "mlops doctor"))
         rows = datastatus.status(project, reporter=reporter)
     findings += _data_findings(rows)
+    if remote:
+        findings += [f for f in _remote_findings(project, reporter) if f not in findings]
     current_md5 = {r.dataset: r.md5 for r in rows}
     models = [_model(project, name, current_md5, findings) for name in project.config.models]
     findings += _git_findings(project, remote)
@@ -98,8 +100,39 @@ def _data_findings(rows: list[Any]) -> list[Finding]:
         if r.dvc_file and r.dvc_file != "committed":
             src = (r.tracked_by or "").split(":")[0]
             out.append(Finding("data", r.dataset, f"{src} is {r.dvc_file}", f"git commit {src}"))
-        if r.on_remote is False:
-            out.append(Finding("data", r.dataset, "not on the DVC remote", "mlops data push"))
+    return out
+
+
+def _remote_findings(project: Project, reporter: Reporter) -> list[Finding]:
+    """What the DVC remote lacks of what this clone owes it (obligations.py: the workspace,
+    the commits no git remote has, every registry-tagged commit): the same definition the
+    pre-push hook (`data check-pushed`) and `data push` use, so models count as well."""
+    from mlops_cli.core import datastatus
+
+    try:
+        result = datastatus.remote_obligations(project, workspace=True, reporter=reporter)
+    except MlopsError as exc:
+        # The remote cannot be asked (none configured, unreachable): say so, show the rest.
+        return [Finding("data", "remote", exc.message, exc.hint or "mlops doctor")]
+    by_path: dict[str, set[str]] = {}
+    for m in result.missing:
+        by_path.setdefault(m.path, set()).add(m.rev)
+    from mlops_cli.core.dvcfiles import join_posix
+
+    names = {join_posix(".", m.path): ("model", n) for n, m in project.config.models.items()}
+    names.update({join_posix(".", d.path): ("data", n) for n, d in project.config.datasets.items()})
+    out = []
+    for path, revs in sorted(by_path.items()):
+        area, subject = names.get(path, ("data", path))
+        label = subject if subject == path else f"{subject} ({path})"
+        out.append(
+            Finding(
+                area,  # type: ignore[arg-type]
+                label,
+                f"not on DVC remote {result.remote} (needed by {', '.join(sorted(revs))})",
+                "mlops data push",
+            )
+        )
     return out
 
 
