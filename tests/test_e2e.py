@@ -57,7 +57,7 @@ def test_sklearn_classifier_trains_end_to_end(mlops: Any, tmp_path: Path, datase
     assert out.stdout == ""  # progress goes to stderr
     project = tmp_path / "churn"
     log = sh("git", "log", "--format=%s", cwd=project).stdout
-    assert log.strip() == "Scaffold from mlops template sklearn-classifier 1.1.0"
+    assert log.strip() == "Scaffold from mlops template sklearn-classifier 1.2.0"
     tracked = sh("git", "ls-files", cwd=project).stdout.split()
     assert "data/raw/data.csv.dvc" in tracked and "data/raw/data.csv" not in tracked
     assert mlops("config", "check", cwd=project).exit_code == 0

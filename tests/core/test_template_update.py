@@ -155,32 +155,36 @@ def test_same_version_is_a_no_op(tmp_path: Path) -> None:
     assert git(dest, "status", "--porcelain") == ""  # the lock's .mlops/ ignores itself
 
 
-def test_a_builtin_1_0_0_project_updates_from_the_packaged_snapshot(
-    tmp_path: Path, mlops: Any
+@pytest.mark.parametrize("version", ["1.0.0", "1.1.0"])
+def test_a_builtin_project_updates_from_the_packaged_snapshot(
+    tmp_path: Path, mlops: Any, version: str
 ) -> None:
-    """The real upgrade path of the built-in sklearn-classifier: a project made by 1.0.0
-    (rendered from the packaged `_history` snapshot, as `mlops init` did then) and edited
-    by its user takes 1.1.0's CI workflow with `mlops template update`, keeping the edit."""
-    from mlops_cli.core.templates import builtin_root
+    """The real upgrade path of the built-in sklearn-classifier: a project made by an older
+    release (rendered from the packaged `_history` snapshot, as `mlops init` did then) and
+    edited by its user takes today's CI workflow with `mlops template update`, keeping the
+    edit."""
+    from mlops_cli.core.templates import builtin_root, resolve_template
 
+    current = resolve_template("sklearn-classifier", cwd=tmp_path).version
     old = load_template_dir(
-        builtin_root() / "_history" / "sklearn-classifier" / "1.0.0", builtin=True
+        builtin_root() / "_history" / "sklearn-classifier" / version, builtin=True
     )
-    assert old.version == "1.0.0"
+    assert old.version == version != current
     dest = tmp_path / "churn"
     init_project(dest, old, resolve_answers(old, {}, dest_name="churn"))
     workflow = dest / ".github" / "workflows" / "mlops.yml"
-    assert "Keep the record" not in workflow.read_text()
+    assert "mlops data check-pushed" not in workflow.read_text()
     readme = dest / "README.md"
     readme.write_text(readme.read_text() + "\nOur team's notes.\n")
     git(dest, "commit", "-qam", "notes")
 
     result = mlops("-C", str(dest), "template", "update")
     assert result.exit_code == 0, result.stderr
-    assert "snapshot" in result.stderr and "1.0.0" in result.stderr
+    assert "snapshot" in result.stderr and version in result.stderr
     text = workflow.read_text()
     assert "Keep the record" in text and "contents: write" in text
+    assert "mlops data check-pushed" in text and "|| echo" not in text
     assert readme.read_text().endswith("Our team's notes.\n")
-    assert "version: 1.1.0" in (dest / "mlops.yaml").read_text()
+    assert f"version: {current}" in (dest / "mlops.yaml").read_text()
     changed = git(dest, "status", "--porcelain").split()
     assert ".github/workflows/mlops.yml" in changed and "mlops.yaml" in changed
