@@ -30,6 +30,9 @@ def serve(
     from mlops_cli.runtime.__main__ import serve_http
     from mlops_cli.runtime.model import ModelLoadError
 
+    from mlops_cli.core.projectcode import activate
+
+    activate(project)  # as `mlops test`: the model may reference the project's own code
     bundle = prepare_bundle(project, spec, trust=trust, reporter=reporter)
     folder = Path(tempfile.mkdtemp(prefix="mlops-serve-"))
     try:
