@@ -62,6 +62,7 @@ class AddResult:
     validated: bool | None  # None: no schema; False: it failed and --force versioned it
     declared: bool  # newly recorded in mlops.yaml
     staged: list[str] = field(default_factory=list)
+    inferred: str | None = None  # the schema file --infer-schema wrote
 
 
 def add(
@@ -70,6 +71,7 @@ def add(
     dataset: str | None = None,
     *,
     force: bool = False,
+    infer_schema: bool = False,
     reporter: Reporter | None = None,
 ) -> AddResult:
     """Validate `path` (absolute, or relative to the project root) against its data set's
@@ -102,12 +104,30 @@ def add(
                 hint="run `dvc repro` (or `dvc commit` after changing it by hand)",
             )
         schema = declared.schema_ if declared else _conventional_schema(root, name)
+        inferred = None
+        if schema is None and infer_schema:
+            if declared is not None:
+                raise InputError(
+                    f"data set {name!r} is declared without a schema; --infer-schema cannot"
+                    " add one to its entry",
+                    hint=f"run `mlops schema infer {rel} -o schemas/{name}.yaml` and set"
+                    f" datasets.{name}.schema in mlops.yaml",
+                )
+            from mlops_cli.core.schema_infer import infer_schema as infer
+
+            inferred = f"schemas/{name}.yaml"
+            reporter.step(f"inferring a schema for {rel} into {inferred}")
+            infer(target, root / inferred, root=root, name=name, reporter=reporter)
+            schema = inferred
         validated = _validate(root, target, rel, name, schema, force, reporter)
         out, changed = _track(root, target, rel, reporter)
         staged = _stage(root, rel)
         newly = False
         if declared is None:
             newly = _declare(root, name, {"path": rel, "schema": schema}, staged, reporter)
+        if inferred is not None:
+            datagit.stage(root, [inferred])
+            staged.append(inferred)
     return AddResult(
         dataset=name,
         path=rel,
@@ -120,6 +140,7 @@ def add(
         validated=validated,
         declared=newly,
         staged=staged,
+        inferred=inferred,
     )
 
 

@@ -22,6 +22,7 @@ reference its functions and classes without listing them under `trusted_types`.
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import tempfile
@@ -165,7 +166,10 @@ def missing_module_hint(project: Project | None, message: str) -> str | None:
     if (project.root / name).is_dir() or (project.root / "src" / name).is_dir():
         if project.config.code is None:
             where = name if (project.root / name).is_dir() else f"src/{name}"
-            return f"the model uses the project's own code: declare it in mlops.yaml (code: {{path: {where}}})"
+            return (
+                "the model uses the project's own code: declare it in mlops.yaml"
+                f" (code: {{path: {where}}})"
+            )
         return f"{name} is a folder of the project but not the declared code.path"
     return None
 
@@ -195,8 +199,13 @@ def build_wheel(project: Project, code: ProjectCode, dest: Path) -> Path:
             str(out),
             str(source),
         ]
+        # A fixed SOURCE_DATE_EPOCH: the same code gives the same wheel bytes, so the image
+        # layer that installs it stays cached.
+        env = {**os.environ, "SOURCE_DATE_EPOCH": "315532800"}
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=900, check=False, env=env
+            )
         except subprocess.TimeoutExpired as exc:
             raise ExternalToolError("building the project's code took over 15 minutes") from exc
         wheels = sorted(out.glob("*.whl")) if out.is_dir() else []

@@ -95,7 +95,7 @@ def init_project(
     tracked = [_safe_rel(p) for p in template.spec.dvc_add]
 
     actions = [_plan(dest, f, adopt=adopt) for f in files]
-    if adopt and (dest / CONFIG_FILE).exists() and CONFIG_FILE not in named:
+    if adopt and (dest / CONFIG_FILE).exists() and named is not None and CONFIG_FILE not in named:
         raise ConflictError(
             f"{dest} has a {CONFIG_FILE} already: it is an mlops project; nothing was changed",
             paths=[CONFIG_FILE],
