@@ -103,6 +103,12 @@ def add(
                 f"{rel} is an output of stage {stage} in dvc.yaml: the pipeline versions it",
                 hint="run `dvc repro` (or `dvc commit` after changing it by hand)",
             )
+        if target.is_file() and _git_tracked(root, rel):
+            raise InputError(
+                f"{rel} is tracked by git; DVC versions a file only once git stops tracking it",
+                hint=f"git rm --cached {rel} && git commit -m 'version {rel} with DVC', then"
+                " run this again",
+            )
         schema = declared.schema_ if declared else _conventional_schema(root, name)
         inferred = None
         if schema is None and infer_schema:
@@ -184,6 +190,17 @@ def _dataset_for(config: ProjectConfig, rel: str, requested: str | None) -> tupl
             hint="name this one with --dataset NAME",
         )
     return name, None
+
+
+def _git_tracked(root: Path, rel: str) -> bool:
+    import subprocess
+
+    proc = subprocess.run(
+        ["git", "-C", str(root), "ls-files", "--error-unmatch", "--", rel],
+        capture_output=True,
+        check=False,
+    )
+    return proc.returncode == 0
 
 
 def _norm(path: str) -> str:

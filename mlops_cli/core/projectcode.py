@@ -175,16 +175,16 @@ def missing_module_hint(project: Project | None, message: str) -> str | None:
 
 
 def build_wheel(project: Project, code: ProjectCode, dest: Path) -> Path:
-    """Build the declared code into a wheel in `dest` on the host (no dependencies)."""
+    """Build the declared code into a wheel in `dest` on the host (no dependencies).
+
+    A package folder becomes a pure-Python wheel written here, byte for byte the same for
+    the same sources (sorted members, fixed times): no build backend, no network. The
+    project itself (`.`) is built by its own backend: `pip wheel --no-deps`.
+    """
     dest.mkdir(parents=True, exist_ok=True)
+    if code.kind == "package":
+        return _package_wheel(project, code, dest)
     with tempfile.TemporaryDirectory(prefix="mlops-code-") as tmp:
-        if code.kind == "project":
-            source = project.root
-            isolation: list[str] = []
-        else:
-            source = Path(tmp) / "src"
-            _minimal_project(project, code, source)
-            isolation = ["--no-build-isolation"]
         out = Path(tmp) / "wheel"
         cmd = [
             sys.executable,
@@ -194,13 +194,10 @@ def build_wheel(project: Project, code: ProjectCode, dest: Path) -> Path:
             "--no-deps",
             "--disable-pip-version-check",
             "--no-input",
-            *isolation,
             "-w",
             str(out),
-            str(source),
+            str(project.root),
         ]
-        # A fixed SOURCE_DATE_EPOCH: the same code gives the same wheel bytes, so the image
-        # layer that installs it stays cached.
         env = {**os.environ, "SOURCE_DATE_EPOCH": "315532800"}
         try:
             proc = subprocess.run(
@@ -212,38 +209,50 @@ def build_wheel(project: Project, code: ProjectCode, dest: Path) -> Path:
         if proc.returncode != 0 or len(wheels) != 1:
             tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-8:])
             raise InputError(
-                f"cannot build the project's code ({code.path}) into a wheel:\n{tail}",
-                hint="fix its build (pyproject.toml), or name a package folder as code.path",
+                f"cannot build the project ({code.path}, pyproject.toml) into a wheel:\n{tail}",
+                hint="fix its build, or name its package folder as code.path",
             )
         target = dest / wheels[0].name
         target.write_bytes(wheels[0].read_bytes())
         return target
 
 
-def _minimal_project(project: Project, code: ProjectCode, dest: Path) -> None:
-    """A throw-away setuptools project around a bare package folder."""
-    import shutil
+def _package_wheel(project: Project, code: ProjectCode, dest: Path) -> Path:
+    import base64
+    import re
+    import zipfile
 
-    dest.mkdir(parents=True)
-    package = code.packages[0]
-    shutil.copytree(
-        code.sys_path[0] / package,
-        dest / package,
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"),
-    )
-    # A namespace folder (no __init__.py) is still a package to setuptools' finder.
-    name = f"{project.config.project}-code".lower().replace("_", "-")
-    (dest / "pyproject.toml").write_text(
-        "[build-system]\n"
-        'requires = ["setuptools>=61"]\n'
-        'build-backend = "setuptools.build_meta"\n\n'
-        "[project]\n"
-        f'name = "{name}"\n'
-        f'version = "0.0.0+{code.sha256[:12]}"\n\n'
-        "[tool.setuptools.packages.find]\n"
-        f'include = ["{package}", "{package}.*"]\n'
-        "namespaces = true\n"
-    )
+    dist = re.sub(r"[^A-Za-z0-9]+", "_", f"{project.config.project}_code").lower()
+    version = f"0.0.0+{code.sha256[:12]}"
+    info = f"{dist}-{version}.dist-info"
+    base = code.sys_path[0]
+    members: list[tuple[str, bytes]] = [
+        (f.relative_to(base).as_posix(), f.read_bytes())
+        for f in code.files
+        if f.suffix != ".pyc"
+    ]
+    members += [
+        (f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n".encode()),
+        (
+            f"{info}/WHEEL",
+            b"Wheel-Version: 1.0\nGenerator: mlops\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        ),
+        (f"{info}/top_level.txt", "".join(p + "\n" for p in code.packages).encode()),
+    ]
+    record = []
+    for name, data in members:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{name},sha256={digest},{len(data)}")
+    record.append(f"{info}/RECORD,,")
+    members.append((f"{info}/RECORD", ("\n".join(record) + "\n").encode()))
+    target = dest / f"{dist}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in sorted(members):
+            entry = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            entry.external_attr = 0o644 << 16
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(entry, data)
+    return target
 
 
 def wheel_modules(wheels: list[Path]) -> set[str]:
