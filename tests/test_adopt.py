@@ -115,6 +115,16 @@ def adopt(
         assert not (root / "schemas").exists()
         sh(["git", "rm", "-q", "--cached", data], root)
         sh(["git", "commit", "-qm", f"{data} moves to DVC"], root)
+    folder = Path(data).parent.as_posix()
+    if f"/{folder}/" in (root / ".gitignore").read_text().splitlines():
+        # The repository ignores its data folder: the .dvc file would be ignored too.
+        hidden = mlops("data", "add", data, "--dataset", dataset, "--infer-schema", cwd=root)
+        assert hidden.exit_code == 3 and f"{data}.dvc would be ignored" in hidden.stderr
+        assert not (root / "schemas").exists()
+        text = (root / ".gitignore").read_text().replace(
+            f"/{folder}/\n", f"/{folder}/*\n!/{folder}/*.dvc\n!/{folder}/.gitignore\n"
+        )
+        (root / ".gitignore").write_text(text)
     out = ok(mlops, "data", "add", data, "--dataset", dataset, "--infer-schema", cwd=root)
     assert (root / "schemas" / f"{dataset}.yaml").is_file(), out.stderr
 
@@ -142,7 +152,7 @@ def adopt(
     built = ok(mlops, "image", "build", "churn@v0.1.0", "--json", cwd=root).json()
     ref = built["result"]["refs"][0]
     image = ok(mlops, "test", "churn@v0.1.0", "--image", ref, "--json", cwd=root).json()
-    record = (root / ".mlops" / "records").rglob("*.yaml")
+    record = (root / ".mlops" / "models").rglob("*.yaml")
     return {"local": local, "built": built, "image": image, "ref": ref, "records": list(record)}
 
 
@@ -162,7 +172,8 @@ REAL_TRAIN = """
 import pandas as pd, skops.io as sio
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
-from sklearn.tree import DecisionTreeClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
 from src.modelling.custom_transformers import AddMeanWithinCategory  # the project's code
 
 CATS = ["Gender", "Education_Level", "Marital_Status", "Income_Category", "Card_Category"]
@@ -172,7 +183,8 @@ drop = CATS + [c for c in X.columns if c.startswith("Unnamed") or c == "CLIENTNU
 model = Pipeline([
     ("means", AddMeanWithinCategory(CATS, "Total_Trans_Ct", [c + "_trans" for c in CATS])),
     ("select", ColumnTransformer([("drop", "drop", drop)], remainder="passthrough")),
-    ("tree", DecisionTreeClassifier(max_depth=6, random_state=0)),
+    ("scale", StandardScaler()),
+    ("classifier", LogisticRegression(max_iter=1000)),
 ])
 model.fit(X, y)
 sio.dump(model, "models/model.skops")

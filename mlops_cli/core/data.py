@@ -109,6 +109,7 @@ def add(
                 hint=f"git rm --cached {rel} && git commit -m 'version {rel} with DVC', then"
                 " run this again",
             )
+        _refuse_ignored_dvc_file(root, rel)
         schema = declared.schema_ if declared else _conventional_schema(root, name)
         inferred = None
         if schema is None and infer_schema:
@@ -190,6 +191,33 @@ def _dataset_for(config: ProjectConfig, rel: str, requested: str | None) -> tupl
             hint="name this one with --dataset NAME",
         )
     return name, None
+
+
+def _refuse_ignored_dvc_file(root: Path, rel: str) -> None:
+    """The `.dvc` file is what git versions: a .gitignore rule that hides it (an adopted
+    repository's `/data/`) would leave the data set uncommittable."""
+    import subprocess
+
+    dvc_file = f"{rel}.dvc"
+    proc = subprocess.run(
+        ["git", "-C", str(root), "check-ignore", "-v", "--no-index", "--", dvc_file],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0 or not proc.stdout.strip():
+        return
+    source, _, _ = proc.stdout.strip().partition("\t")
+    where, _, pattern = source.rpartition(":")
+    if pattern.startswith("!"):
+        return
+    parent = PurePosixPath(rel).parent.as_posix()
+    raise InputError(
+        f"{dvc_file} would be ignored by git ({where}: {pattern}), so this version of {rel}"
+        " could not be committed; nothing was versioned",
+        hint=f"make that rule ignore the data but not its .dvc file, e.g. replace it with"
+        f" `/{parent}/*`, `!/{parent}/*.dvc` and `!/{parent}/.gitignore`",
+    )
 
 
 def _git_tracked(root: Path, rel: str) -> bool:
