@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import tree_bytes
+from tests.required import unavailable
 
 REAL_REPO_DEFAULT = "/work/.mirror/jesrav+ml-devops-1/repo"
 REAL_REPO_COMMIT = "b7ee86fb7c3c422c73e07e823ddc613aeffc8b57"  # "Fixing import bug.", src/ layout
@@ -43,7 +44,9 @@ def sh(cmd: list[str], cwd: Path, **kw: Any) -> str:
 
 def ok(run: Any, *args: str, cwd: Path, code: int = 0) -> Any:
     out = run(*args, cwd=cwd)
-    assert out.exit_code == code, f"mlops {' '.join(args)} -> {out.exit_code}\n{out.stdout}\n{out.stderr}"
+    assert out.exit_code == code, (
+        f"mlops {' '.join(args)} -> {out.exit_code}\n{out.stdout}\n{out.stderr}"
+    )
     return out
 
 
@@ -121,8 +124,10 @@ def adopt(
         hidden = mlops("data", "add", data, "--dataset", dataset, "--infer-schema", cwd=root)
         assert hidden.exit_code == 3 and f"{data}.dvc would be ignored" in hidden.stderr
         assert not (root / "schemas").exists()
-        text = (root / ".gitignore").read_text().replace(
-            f"/{folder}/\n", f"/{folder}/*\n!/{folder}/*.dvc\n!/{folder}/.gitignore\n"
+        text = (
+            (root / ".gitignore")
+            .read_text()
+            .replace(f"/{folder}/\n", f"/{folder}/*\n!/{folder}/*.dvc\n!/{folder}/.gitignore\n")
         )
         (root / ".gitignore").write_text(text)
     out = ok(mlops, "data", "add", data, "--dataset", dataset, "--infer-schema", cwd=root)
@@ -195,12 +200,18 @@ sio.dump(model, "models/model.skops")
 def test_adopt_a_real_public_repository(
     mlops: Any, tmp_path: Path, docker_env: Any, base_image: str
 ) -> None:
-    source = os.environ.get("MLOPS_REAL_REPO", REAL_REPO_DEFAULT)
-    if not Path(source).is_dir():
-        pytest.skip(
-            f"the real repository's mirror {source} is not on this machine (set"
-            " MLOPS_REAL_REPO to a clone of github.com/jesrav/ml-devops-1)"
-        )
+    source = os.environ.get("MLOPS_REAL_REPO")
+    if source is None:
+        if not Path(REAL_REPO_DEFAULT).is_dir():
+            # Exempt from MLOPS_REQUIRE_ALL (tests/conftest.py): a fresh CI machine has no
+            # mirror, and .ci/run sets MLOPS_REAL_REPO whenever this machine has one.
+            pytest.skip(
+                f"realrepo: no mirror of github.com/jesrav/ml-devops-1 at {REAL_REPO_DEFAULT}"
+                " and MLOPS_REAL_REPO is not set"
+            )
+        source = REAL_REPO_DEFAULT
+    elif not Path(source).is_dir():
+        unavailable(f"MLOPS_REAL_REPO={source} is not a git repository or directory")
     root = tmp_path / "churn"
     sh(["git", "clone", "-q", source, str(root)], tmp_path)
     sh(["git", "checkout", "-q", "-b", "adopt", REAL_REPO_COMMIT], root)
@@ -283,14 +294,24 @@ def test_a_model_needing_a_module_the_image_lacks_is_refused(
         fh.write(f"\ncode:\n  path: src\n\nimage:\n  base: {base_image}\n")
     sh(["git", "rm", "-q", "--cached", "data/flowers.csv"], root)
     ok(mlops, "data", "add", "data/flowers.csv", "--infer-schema", cwd=root)
-    _train(root, SMALL_TRAIN.replace("from src.features import add_ratios", "from helpers import same as add_ratios"))
+    _train(
+        root,
+        SMALL_TRAIN.replace(
+            "from src.features import add_ratios", "from helpers import same as add_ratios"
+        ),
+    )
     ok(mlops, "model", "add", "m", "--path", "models/model.skops", "--data", "flowers",
        "--target", "species", cwd=root)  # fmt: skip
     # Not the declared code: skops refuses the type until the user trusts it by name.
     refused = mlops("test", "m", cwd=root)
     assert refused.exit_code == 4 and "helpers.same" in refused.stderr
-    text = (root / "mlops.yaml").read_text().replace(
-        "    test_data: flowers\n", "    test_data: flowers\n    trusted_types: [helpers.same]\n"
+    text = (
+        (root / "mlops.yaml")
+        .read_text()
+        .replace(
+            "    test_data: flowers\n",
+            "    test_data: flowers\n    trusted_types: [helpers.same]\n",
+        )
     )
     (root / "mlops.yaml").write_text(text)
     out = mlops("image", "build", "m", cwd=root)

@@ -227,9 +227,7 @@ def _package_wheel(project: Project, code: ProjectCode, dest: Path) -> Path:
     info = f"{dist}-{version}.dist-info"
     base = code.sys_path[0]
     members: list[tuple[str, bytes]] = [
-        (f.relative_to(base).as_posix(), f.read_bytes())
-        for f in code.files
-        if f.suffix != ".pyc"
+        (f.relative_to(base).as_posix(), f.read_bytes()) for f in code.files if f.suffix != ".pyc"
     ]
     members += [
         (f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n".encode()),

@@ -312,7 +312,10 @@ def _merged(target: Path, f: RenderedFile) -> bytes:
     removed or reordered, so whatever it ignores (`.env`) stays ignored."""
     mine = target.read_bytes().decode("utf-8", errors="surrogateescape")
     have = {line.strip() for line in mine.splitlines()}
-    theirs = f.content.decode("utf-8")
+    # The template's versions of the user's files are for review, never for a commit.
+    theirs = (
+        f.content.decode("utf-8") + f"\n# mlops init --here: review, then delete\n*{NEW_SUFFIX}\n"
+    )
     missing: list[str] = []
     comment: str | None = None
     for line in theirs.splitlines():
