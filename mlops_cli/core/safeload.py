@@ -98,7 +98,13 @@ def check_loadable(
     if fmt == "skops":
         from mlops_cli.core.projectcode import trusted_prefixes
 
-        return _check_skops(path, head, sha, size, list(trusted_types), trusted_prefixes(project))
+        try:
+            return _check_skops(
+                path, head, sha, size, list(trusted_types), trusted_prefixes(project)
+            )
+        except UnsafeError as exc:
+            _hint_project_code(exc, project)
+            raise
     if fmt not in ("joblib", "pickle"):
         raise InputError(f"{path}: unknown model format {fmt!r} (skops, joblib or pickle)")
     if head.startswith(b"PK\x03\x04"):
@@ -120,6 +126,21 @@ def check_loadable(
         raise _unsafe(path, refused)
     types = sorted({f"{m}.{n}" for m, n in globals_})
     return LoadCheck(path, fmt, sha, size, trusted_by, types)
+
+
+def _hint_project_code(exc: UnsafeError, project: Project | None) -> None:
+    """A refused type from a folder of the project: say how to declare the project's code."""
+    if project is None or project.config.code is not None:
+        return
+    for word in re.findall(r"\b([A-Za-z_]\w*)\.[\w.]+", exc.message.partition("trust")[2]):
+        for folder in (project.root / word, project.root / "src" / word):
+            if folder.is_dir():
+                rel = folder.relative_to(project.root).as_posix()
+                exc.hint = (
+                    f"{word} is the project's own code: declare it in mlops.yaml"
+                    f" (code: {{path: {rel}}}) and mlops imports and trusts it"
+                )
+                return
 
 
 def _unsafe(path: Path, reasons: list[str]) -> UnsafeError:
