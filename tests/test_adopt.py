@@ -277,9 +277,51 @@ def test_adopt_a_small_project_with_a_src_package(
         train=SMALL_TRAIN, base_image=base_image, min_accuracy=0.9,
     )  # fmt: skip
     _check(result, docker_env)
+    assert _served(root, "churn@v0.1.0") in ("setosa", "versicolor", "virginica")
     assert (root / ".github" / "workflows" / "ci.yml").read_bytes() == ci
     tracked = sh(["git", "ls-files"], root).split()
     assert ".env" not in tracked and "README.md.mlops-new" not in tracked
+
+
+def _served(root: Path, spec: str) -> Any:
+    """`mlops serve` imports the project's code as `mlops test` does: no PYTHONPATH."""
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    from tests.conftest import mlops_bin
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.Popen(
+        [*mlops_bin(), "serve", spec, "--port", str(port)],
+        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    record = {"sepal_length": 6.7, "sepal_width": 3.0, "petal_length": 5.2, "petal_width": 2.3}
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/predict",
+                    data=json.dumps([record]).encode(),
+                    headers={"content-type": "application/json"},
+                )
+                with urllib.request.urlopen(request, timeout=5) as resp:
+                    return json.loads(resp.read())["predictions"][0]
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+                time.sleep(0.3)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.communicate(timeout=30)
+        finally:
+            proc.kill()
 
 
 def test_a_model_needing_a_module_the_image_lacks_is_refused(
