@@ -94,6 +94,8 @@ def init_project(
     ]
     tracked = [_safe_rel(p) for p in template.spec.dvc_add]
 
+    if adopt:
+        files = [_with_review_ignore(f) if f.rel == ".gitignore" else f for f in files]
     actions = [_plan(dest, f, adopt=adopt) for f in files]
     if adopt and (dest / CONFIG_FILE).exists() and named is not None and CONFIG_FILE not in named:
         raise ConflictError(
@@ -307,15 +309,19 @@ def _resolve(action: FileAction, named: set[str] | None) -> FileAction:
     return action
 
 
+def _with_review_ignore(f: RenderedFile) -> RenderedFile:
+    """In place, the template's versions of the user's files are for review, never commits."""
+    text = f.content.decode("utf-8").rstrip("\n")
+    extra = f"\n\n# mlops init --here: the template's versions of your files\n*{NEW_SUFFIX}\n"
+    return RenderedFile(f.rel, (text + extra).encode("utf-8"), f.mode)
+
+
 def _merged(target: Path, f: RenderedFile) -> bytes:
     """The user's `.gitignore` with the template's lines it lacks appended: never a line
     removed or reordered, so whatever it ignores (`.env`) stays ignored."""
     mine = target.read_bytes().decode("utf-8", errors="surrogateescape")
     have = {line.strip() for line in mine.splitlines()}
-    # The template's versions of the user's files are for review, never for a commit.
-    theirs = (
-        f.content.decode("utf-8") + f"\n# mlops init --here: review, then delete\n*{NEW_SUFFIX}\n"
-    )
+    theirs = f.content.decode("utf-8")
     missing: list[str] = []
     comment: str | None = None
     for line in theirs.splitlines():
