@@ -347,6 +347,7 @@ def test_a_model_needing_a_module_the_image_lacks_is_refused(
     # Not the declared code: skops refuses the type until the user trusts it by name.
     refused = mlops("test", "m", cwd=root)
     assert refused.exit_code == 4 and "helpers.same" in refused.stderr
+    assert "not its declared code (code.path: src)" in refused.stderr
     text = (
         (root / "mlops.yaml")
         .read_text()

@@ -130,16 +130,24 @@ def check_loadable(
 
 def _hint_project_code(exc: UnsafeError, project: Project | None) -> None:
     """A refused type from a folder of the project: say how to declare the project's code."""
-    if project is None or project.config.code is not None:
+    if project is None:
         return
+    declared = project.config.code
     for word in re.findall(r"\b([A-Za-z_]\w*)\.[\w.]+", exc.message.partition("trust")[2]):
         for folder in (project.root / word, project.root / "src" / word):
             if folder.is_dir():
                 rel = folder.relative_to(project.root).as_posix()
-                exc.hint = (
-                    f"{word} is the project's own code: declare it in mlops.yaml"
-                    f" (code: {{path: {rel}}}) and mlops imports and trusts it"
-                )
+                if declared is None:
+                    exc.hint = (
+                        f"{word} is the project's own code: declare it in mlops.yaml"
+                        f" (code: {{path: {rel}}}) and mlops imports and trusts it"
+                    )
+                else:
+                    exc.hint = (
+                        f"{rel} is a folder of the project but not its declared code"
+                        f" (code.path: {declared.path}): move it there, or list the types"
+                        " under the model's `trusted_types`"
+                    )
                 return
 
 

@@ -149,3 +149,44 @@ def test_model_add_declares_keeps_comments_and_refuses_duplicates(cli: Any, repo
     no_format = cli("-C", str(repo), "model", "add", "c", "--path", "m.bin", "--target", "y")
     assert no_format.exit_code == 2 and "--format" in no_format.stderr
     assert (repo / "mlops.yaml").read_text() == before
+
+
+def test_the_declared_code_is_imported_and_trusted(mlops: Any, repo: Path) -> None:
+    """A skops model over a function of src/: refused (exit 4, saying to declare the code)
+    until `code:` names it; then `mlops test` imports it without PYTHONPATH."""
+    import os
+    import sys
+
+    (repo / "src").mkdir()
+    (repo / "src" / "__init__.py").write_text("")
+    (repo / "src" / "feats.py").write_text("def square(df):\n    return df ** 2\n")
+    (repo / "data").mkdir()
+    rows = "".join(f"{i},{i % 2}\n" for i in range(40))
+    (repo / "data" / "d.csv").write_text("x,y\n" + rows)
+    script = (
+        "import pandas as pd, skops.io as sio\n"
+        "from sklearn.linear_model import LogisticRegression\n"
+        "from sklearn.pipeline import make_pipeline\n"
+        "from sklearn.preprocessing import FunctionTransformer\n"
+        "from src.feats import square\n"
+        "df = pd.read_csv('data/d.csv')\n"
+        "m = make_pipeline(FunctionTransformer(square), LogisticRegression())\n"
+        "m.fit(df[['x']], df['y'])\n"
+        "import os; os.makedirs('models', exist_ok=True)\n"
+        "sio.dump(m, 'models/m.skops')\n"
+    )
+    subprocess.run([sys.executable, "-c", script], cwd=repo, check=True,
+                   env={**os.environ, "PYTHONPATH": str(repo)})  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    assert mlops("init", "--here", "--template", "minimal", "--defaults", cwd=repo).exit_code == 0
+    assert mlops("data", "add", "data/d.csv", "--infer-schema", cwd=repo, env=env).exit_code == 0
+    added = mlops("model", "add", "m", "--path", "models/m.skops", "--data", "d", "--target", "y",
+                  cwd=repo)  # fmt: skip
+    assert added.exit_code == 0, added.stderr
+    refused = mlops("test", "m", cwd=repo, env=env)
+    assert refused.exit_code == 4, refused.stderr
+    assert "src.feats.square" in refused.stderr and "code: {path: src}" in refused.stderr
+    with (repo / "mlops.yaml").open("a") as fh:
+        fh.write("\ncode:\n  path: src\n")
+    passed = mlops("test", "m", cwd=repo, env=env)
+    assert passed.exit_code == 0, passed.stderr
