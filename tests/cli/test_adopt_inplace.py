@@ -1,4 +1,4 @@
-"""`mlops init --here` and `mlops model add` on real git and DVC, in-process: what is kept,
+"""`mlops init --here` and `mlops model add` on real git and DVC: what is kept,
 merged, written beside the user's files, and refused."""
 
 from __future__ import annotations
@@ -32,6 +32,17 @@ def repo(tmp_path: Path) -> Path:
     git(root, "add", "-A")
     git(root, "commit", "-qm", "first")
     return root
+
+
+@pytest.fixture
+def cli(mlops: Any) -> Any:
+    """Real processes: DVC, run in-process, leaves its log handlers bound to the captured
+    stream of the test that ran it."""
+
+    def run(*args: str) -> Any:
+        return mlops(*args)
+
+    return run
 
 
 def init_here(cli: Any, root: Path, *args: str) -> Any:
