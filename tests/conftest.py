@@ -164,6 +164,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = reporter.stats.get("skipped", []) if reporter else []
+    # The one exemption: a `realrepo` test without the public repository's local mirror
+    # (a fresh machine; .ci/run sets MLOPS_REAL_REPO whenever the mirror is there).
+    skipped = [r for r in skipped if "realrepo" not in getattr(r, "keywords", {})]
     if skipped:
         if reporter:
             reporter.write_line(

@@ -50,6 +50,14 @@ def add(
     force: Annotated[
         bool, typer.Option("--force", help="Version it even when it breaks its schema.")
     ] = False,
+    infer_schema: Annotated[
+        bool,
+        typer.Option(
+            "--infer-schema",
+            help="Write schemas/NAME.yaml from the data (as `mlops schema infer`) when the"
+            " data set has no schema.",
+        ),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Validate data against its schema, then version it with DVC and stage it in git.
@@ -66,7 +74,10 @@ def add(
     from mlops_cli.core.data import add as add_data
 
     st = state(ctx, json_output)
-    result = add_data(_project(st), st.cwd / path, dataset, force=force, reporter=CliReporter(st))
+    result = add_data(
+        _project(st), st.cwd / path, dataset, force=force, infer_schema=infer_schema,
+        reporter=CliReporter(st),
+    )  # fmt: skip
     if st.json:
         st.emit("data add", {"result": result})
         return
@@ -75,6 +86,8 @@ def add(
         f"{escape(result.dataset)}: {escape(result.path)} {what}"
         f" (md5 {result.md5[:12]}, {_size(result.size)})"
     )
+    if result.inferred:
+        st.info(f"  inferred its schema into {escape(result.inferred)}: review it")
     if result.validated is None:
         st.info(f"  not validated: no schema (write one with `mlops schema infer {result.path}`)")
     if result.declared:

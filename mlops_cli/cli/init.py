@@ -42,7 +42,21 @@ def init(
     ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be written.")] = False,
     overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace files that already exist.")
+        list[str] | None,
+        typer.Option(
+            "--overwrite",
+            help="Replace this existing file with the template's (repeatable).",
+            metavar="FILE",
+        ),
+    ] = None,
+    here: Annotated[
+        bool,
+        typer.Option(
+            "--here",
+            help="Adopt the current folder (an existing repository) in place: keep its git"
+            " history, DVC setup and files; merge .gitignore; write FILE.mlops-new beside"
+            " any file of yours the template would change.",
+        ),
     ] = False,
     no_git: Annotated[
         bool, typer.Option("--no-git", help="Skip git init, dvc init and the first commit.")
@@ -58,11 +72,15 @@ def init(
       mlops init churn
 
       mlops init other --template ./my-template --set project_name=foo --dry-run
+
+      cd existing-repo && mlops init --here --template minimal --dry-run
     """
     from mlops_cli.core.scaffold import init_project
     from mlops_cli.core.templates import resolve_answers, resolve_template
 
     st = state(ctx, json_output)
+    if here and directory != Path():
+        raise UsageError("--here adopts the current folder: give no DIR with it")
     dest = (st.cwd / directory).absolute()
     tpl = resolve_template(template, cwd=st.cwd)
     ask = None if (defaults or json_output or not stdin_is_interactive()) else _prompt
@@ -71,27 +89,54 @@ def init(
         dest,
         tpl,
         answers,
-        overwrite=overwrite,
+        overwrite=list(overwrite or []),
         dry_run=dry_run,
         git=not no_git,
+        adopt=here,
         reporter=CliReporter(st),
     )
     if st.json:
         st.emit("init", {"result": result})
         return
     if dry_run:
+        verb = "adopt" if here else "scaffold"
         st.out.print(
-            f"Would scaffold [bold]{escape(str(dest))}[/bold] from {tpl.name} {tpl.version}:"
+            f"Would {verb} [bold]{escape(str(dest))}[/bold] from {tpl.name} {tpl.version}:"
         )
         for f in result.files:
-            st.out.print(f"  {f.action:<9} {escape(f.path)}")
+            st.out.print(f"  {f.action:<9} {escape(f.path)}{_note(f)}")
         for path in result.exports:
             st.out.print(f"  {'export':<9} {escape(path)} (scikit-learn data set)")
+        for name in result.kept:
+            st.out.print(f"  {'keep':<9} {name}/ (existing {name[1:]} setup, left as it is)")
+        conflicts = [f for f in result.files if f.action == "keep"]
+        if conflicts:
+            st.out.print(
+                f"{len(conflicts)} conflict(s): your file is kept, the template's version is"
+                " written beside it (--overwrite FILE replaces yours instead)"
+            )
+        return
+    if here:
+        st.success(f"adopted {dest} with template {tpl.name} {tpl.version}")
+        for f in result.files:
+            if f.action in ("keep", "merge"):
+                st.info(f"  {f.action} {escape(f.path)}{_note(f)}")
+        if result.commit:
+            st.info(f"  committed {result.commit[:10]}; next: mlops data add PATH --infer-schema")
         return
     st.success(f"created {dest} from template {tpl.name} {tpl.version}")
     if result.commit:
         nxt = f"cd {directory} && dvc repro" if (dest / "dvc.yaml").exists() else f"cd {directory}"
         st.info(f"  first commit {result.commit[:10]}; next: {nxt}")
+
+
+def _note(f: object) -> str:
+    action, written = getattr(f, "action", ""), getattr(f, "written", None)
+    if action == "keep" and written:
+        return f"  (conflict: yours kept, the template's written to {escape(written)})"
+    if action == "merge":
+        return "  (the template's missing lines appended; none removed)"
+    return ""
 
 
 def parse_sets(items: list[str]) -> dict[str, str]:

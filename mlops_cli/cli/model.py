@@ -1,4 +1,4 @@
-"""`mlops model register|list|show|promote|deprecate|card`."""
+"""`mlops model add|register|list|show|promote|deprecate|card`."""
 
 from __future__ import annotations
 
@@ -33,6 +33,62 @@ def _project(st: State) -> Project:
     from mlops_cli.core.project import open_project
 
     return open_project(st.cwd)
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Model name.", metavar="NAME", show_default=False)],
+    path: Annotated[
+        str,
+        typer.Option(
+            "--path", help="The model file, relative to the project root.", metavar="FILE"
+        ),
+    ],
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data", help="Data set it trains and is tested on (declared).", metavar="DATASET"
+        ),
+    ] = None,
+    task: Annotated[
+        str, typer.Option("--task", help="classification or regression.", metavar="TASK")
+    ] = "classification",
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help="skops, joblib or pickle (default: from the suffix).", metavar="FMT"
+        ),
+    ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option("--target", help="The label column of the data set.", metavar="COL"),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Declare a model in mlops.yaml (comments and layout kept); refuse a name in use.
+
+    Example:
+
+      mlops model add churn --path models/model.skops --data holdout --target churned
+    """
+    from mlops_cli.core.modeldecl import add as add_model
+
+    if task not in ("classification", "regression"):
+        raise UsageError(f"--task is classification or regression, not {task!r}")
+    if fmt is not None and fmt not in ("skops", "joblib", "pickle"):
+        raise UsageError(f"--format is skops, joblib or pickle, not {fmt!r}")
+    st = state(ctx, json_output)
+    result = add_model(
+        _project(st), name, path=path, data=data, task=task, fmt=fmt, target=target,
+        reporter=CliReporter(st),
+    )  # fmt: skip
+    if st.json:
+        st.emit("model add", {"result": result})
+        return
+    st.success(f"declared model {escape(name)} in mlops.yaml ({escape(result.entry['path'])})")
+    if result.staged:
+        st.info(f"  staged {', '.join(result.staged)}; next: train it, then `mlops test {name}`")
 
 
 @app.command("register")

@@ -74,6 +74,8 @@ image:
   base: python:3.11-slim
   port: 8080
   dockerfile: docker/Dockerfile.jinja
+code:
+  path: src
 template:
   name: sklearn-classifier
   version: 1.0.0

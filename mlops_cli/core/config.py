@@ -198,6 +198,15 @@ class Image(_Strict):
     )
 
 
+class Code(_Strict):
+    """The project's own importable code, which its models may reference (docs/models.md)."""
+
+    path: RelPath = Field(
+        description="A package folder (e.g. src or mypkg: its parent goes on sys.path), or `.`"
+        " for the project itself when it has a pyproject.toml.",
+    )
+
+
 class ProjectConfig(_Strict):
     """The whole of `mlops.yaml`."""
 
@@ -218,6 +227,11 @@ class ProjectConfig(_Strict):
     datasets: dict[Name, Dataset] = Field(default_factory=dict)
     models: dict[Name, Model] = Field(default_factory=dict)
     image: Image = Field(default_factory=Image)
+    code: Code | None = Field(
+        default=None,
+        description="The project's importable code: `mlops test` and `mlops serve` import it,"
+        " `mlops image build` ships it as a wheel.",
+    )
 
     @field_validator("stages")
     @classmethod

@@ -21,33 +21,41 @@ _NULL_TAG = "tag:yaml.org,2002:null"
 def add_dataset(text: str, name: str, entry: dict[str, str], source: str) -> str:
     """`text` (a valid `mlops.yaml`) with data set `name` added under `datasets:`; every
     other byte stays where it was. ConfigError when that cannot be done faithfully."""
+    return add_entry(text, "datasets", name, entry, source, what="data set")
+
+
+def add_entry(
+    text: str, section: str, name: str, entry: dict[str, Any], source: str, *, what: str
+) -> str:
+    """`text` with `name: entry` added under the top-level mapping `section` (datasets,
+    models), comments and layout kept; ConfigError when that cannot be done faithfully."""
     before = parse_yaml(text.encode("utf-8"), source).data
     if not isinstance(before, dict):
         raise ConfigError(f"{source}: expected a mapping of settings")
-    datasets = before.get("datasets") or {}
+    datasets = before.get(section) or {}
     if not isinstance(datasets, dict):
-        raise ConfigError(f"{source}: `datasets` is not a mapping")
+        raise ConfigError(f"{source}: `{section}` is not a mapping")
     if name in datasets:
-        raise ConfigError(f"{source}: data set {name!r} is already declared")
+        raise ConfigError(f"{source}: {what} {name!r} is already declared")
     root = yaml.compose(text, Loader=yaml.SafeLoader)
     if not isinstance(root, MappingNode):
         raise ConfigError(f"{source}: expected a mapping of settings")
     pair = next(
-        ((k, v) for k, v in root.value if isinstance(k, ScalarNode) and k.value == "datasets"),
+        ((k, v) for k, v in root.value if isinstance(k, ScalarNode) and k.value == section),
         None,
     )
     if pair is None:
-        new = _append(text, "datasets:\n" + _indent(_dump({name: entry}, 2), 2))
+        new = _append(text, f"{section}:\n" + _indent(_dump({name: entry}, 2), 2))
     elif isinstance(pair[1], MappingNode) and not pair[1].flow_style and pair[1].value:
         new = _append_to_block(text, pair[1], name, entry)
     elif _is_empty(pair[1]):
         new = _replace_value(text, pair[0], pair[1], {**datasets, name: entry})
     else:
-        raise ConfigError(f"{source}: cannot add to `datasets` written in flow style")
-    expected = {**before, "datasets": {**datasets, name: entry}}
+        raise ConfigError(f"{source}: cannot add to `{section}` written in flow style")
+    expected = {**before, section: {**datasets, name: entry}}
     after = parse_yaml(new.encode("utf-8"), source).data
     if after != expected or list(after) != list(expected):
-        raise ConfigError(f"{source}: adding data set {name!r} would change other settings")
+        raise ConfigError(f"{source}: adding {what} {name!r} would change other settings")
     return new
 
 
@@ -79,7 +87,7 @@ def _is_empty(node: Node) -> bool:
     return isinstance(node, ScalarNode) and node.tag == _NULL_TAG
 
 
-def _append_to_block(text: str, block: MappingNode, name: str, entry: dict[str, str]) -> str:
+def _append_to_block(text: str, block: MappingNode, name: str, entry: dict[str, Any]) -> str:
     first_key, first_value = block.value[0]
     column = first_key.start_mark.column
     nested = 2

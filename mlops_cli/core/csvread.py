@@ -128,6 +128,9 @@ def read_header(
     except csv.Error as exc:  # e.g. a header field over the csv module's 128 KiB limit
         raise InputError(f"{source}:1: cannot read the header line: {exc}") from None
     names = [name.strip() for name in header]
+    # A blank header field (a saved pandas index) gets the name pandas gives it, so the
+    # schema's column is the one pandas, and pandera reading through it, sees.
+    names = [name or f"Unnamed: {i}" for i, name in enumerate(names)] if any(names) else names
     if not any(names):
         raise InputError(f"{source}:1: the header line has no column names")
     seen: set[str] = set()

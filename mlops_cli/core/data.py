@@ -62,6 +62,7 @@ class AddResult:
     validated: bool | None  # None: no schema; False: it failed and --force versioned it
     declared: bool  # newly recorded in mlops.yaml
     staged: list[str] = field(default_factory=list)
+    inferred: str | None = None  # the schema file --infer-schema wrote
 
 
 def add(
@@ -70,6 +71,7 @@ def add(
     dataset: str | None = None,
     *,
     force: bool = False,
+    infer_schema: bool = False,
     reporter: Reporter | None = None,
 ) -> AddResult:
     """Validate `path` (absolute, or relative to the project root) against its data set's
@@ -101,13 +103,38 @@ def add(
                 f"{rel} is an output of stage {stage} in dvc.yaml: the pipeline versions it",
                 hint="run `dvc repro` (or `dvc commit` after changing it by hand)",
             )
+        if target.is_file() and _git_tracked(root, rel):
+            raise InputError(
+                f"{rel} is tracked by git; DVC versions a file only once git stops tracking it",
+                hint=f"git rm --cached {rel} && git commit -m 'version {rel} with DVC', then"
+                " run this again",
+            )
+        _refuse_ignored_dvc_file(root, rel)
         schema = declared.schema_ if declared else _conventional_schema(root, name)
+        inferred = None
+        if schema is None and infer_schema:
+            if declared is not None:
+                raise InputError(
+                    f"data set {name!r} is declared without a schema; --infer-schema cannot"
+                    " add one to its entry",
+                    hint=f"run `mlops schema infer {rel} -o schemas/{name}.yaml` and set"
+                    f" datasets.{name}.schema in mlops.yaml",
+                )
+            from mlops_cli.core.schema_infer import infer_schema as infer
+
+            inferred = f"schemas/{name}.yaml"
+            reporter.step(f"inferring a schema for {rel} into {inferred}")
+            infer(target, root / inferred, root=root, name=name, reporter=reporter)
+            schema = inferred
         validated = _validate(root, target, rel, name, schema, force, reporter, declared)
         out, changed = _track(root, target, rel, reporter)
         staged = _stage(root, rel)
         newly = False
         if declared is None:
             newly = _declare(root, name, {"path": rel, "schema": schema}, staged, reporter)
+        if inferred is not None:
+            datagit.stage(root, [inferred])
+            staged.append(inferred)
     return AddResult(
         dataset=name,
         path=rel,
@@ -120,6 +147,7 @@ def add(
         validated=validated,
         declared=newly,
         staged=staged,
+        inferred=inferred,
     )
 
 
@@ -163,6 +191,44 @@ def _dataset_for(config: ProjectConfig, rel: str, requested: str | None) -> tupl
             hint="name this one with --dataset NAME",
         )
     return name, None
+
+
+def _refuse_ignored_dvc_file(root: Path, rel: str) -> None:
+    """The `.dvc` file is what git versions: a .gitignore rule that hides it (an adopted
+    repository's `/data/`) would leave the data set uncommittable."""
+    import subprocess
+
+    dvc_file = f"{rel}.dvc"
+    proc = subprocess.run(
+        ["git", "-C", str(root), "check-ignore", "-v", "--no-index", "--", dvc_file],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0 or not proc.stdout.strip():
+        return
+    source, _, _ = proc.stdout.strip().partition("\t")
+    where, _, pattern = source.rpartition(":")
+    if pattern.startswith("!"):
+        return
+    parent = PurePosixPath(rel).parent.as_posix()
+    raise InputError(
+        f"{dvc_file} would be ignored by git ({where}: {pattern}), so this version of {rel}"
+        " could not be committed; nothing was versioned",
+        hint=f"make that rule ignore the data but not its .dvc file, e.g. replace it with"
+        f" `/{parent}/*`, `!/{parent}/*.dvc` and `!/{parent}/.gitignore`",
+    )
+
+
+def _git_tracked(root: Path, rel: str) -> bool:
+    import subprocess
+
+    proc = subprocess.run(
+        ["git", "-C", str(root), "ls-files", "--error-unmatch", "--", rel],
+        capture_output=True,
+        check=False,
+    )
+    return proc.returncode == 0
 
 
 def _norm(path: str) -> str:

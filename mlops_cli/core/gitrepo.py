@@ -53,9 +53,12 @@ def require_identity(path: Path) -> None:
             )
 
 
-def init_and_commit(root: Path, message: str, paths: list[str] | None = None) -> str:
+def init_and_commit(
+    root: Path, message: str, paths: list[str] | None = None, *, only: bool = False
+) -> str:
     """`git init` (unless `root` is a work tree already), stage `paths` (all when None),
-    commit. Returns the new commit's sha.
+    commit. Returns the new commit's sha. `only`: commit just `paths`, leaving whatever
+    else the user had staged staged and uncommitted (an adopted repository).
     """
     import git
 
@@ -65,11 +68,41 @@ def init_and_commit(root: Path, message: str, paths: list[str] | None = None) ->
             repo.git.add(A=True)
         else:
             existing = [p for p in paths if (root / p).exists()]
+            if only:
+                # In an adopted repository the user's .gitignore decides: what it ignores
+                # (a `/data/` rule over data/.gitkeep) is not forced in.
+                existing = [p for p in existing if p not in _ignored(root, existing)]
             repo.git.add("--", *existing)
+            if only:
+                repo.git.commit("-m", message, "--no-verify", "--only", "--", *existing)
+                return str(repo.head.commit.hexsha)
         repo.git.commit(m=message, no_verify=True)
         return str(repo.head.commit.hexsha)
     except git.GitCommandError as exc:
         raise _git_error(" ".join(str(a) for a in exc.command[1:2]), exc) from None
+
+
+def _ignored(root: Path, paths: list[str]) -> set[str]:
+    """Those of `paths` that git ignores and does not track."""
+    if not paths:
+        return set()
+    proc = subprocess.run(
+        ["git", "-C", str(root), "check-ignore", "--no-index", "--stdin", "-z"],
+        input="\0".join(paths) + "\0",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    ignored = {p for p in proc.stdout.split("\0") if p}
+    if not ignored:
+        return set()
+    tracked = subprocess.run(
+        ["git", "-C", str(root), "ls-files", "-z", "--", *ignored],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split("\0")
+    return ignored - set(tracked)
 
 
 def init(root: Path) -> None:

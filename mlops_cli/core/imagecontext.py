@@ -1,7 +1,8 @@
 """The Dockerfile and the build context of a model image.
 
 The context is assembled in a temporary folder from an explicit list (Dockerfile, the lock
-file, wheels, the serving runtime, the model folder) and sent as a tar of exactly those
+file, wheels, the project's own code as a wheel built on the host, the serving runtime, the
+model folder) and sent as a tar of exactly those
 files: never the repository, so a `.env`, `.dvc/config.local` or a key lying around in it
 cannot reach a layer, whatever `.dockerignore` says. The tar is deterministic (sorted,
 fixed owners and times), so an unchanged file never invalidates the builder's cache.
@@ -72,6 +73,11 @@ def labels(project: Project, bundle: Bundle, base: str) -> dict[str, str]:
         found[f"{OCI}source"] = source
     for dataset, md5 in sorted(bundle.data.items()):
         found[f"{LABEL_PREFIX}data.{dataset}.md5"] = md5
+    from mlops_cli.core.projectcode import find
+
+    if code := find(project):
+        found[f"{LABEL_PREFIX}code.sha256"] = code.sha256
+        found[f"{LABEL_PREFIX}code.packages"] = ",".join(code.packages)
     return found
 
 
@@ -138,12 +144,16 @@ def render_dockerfile(
         "labels": [f"{quote(k)}={quote(v)}" for k, v in image_labels.items()],
         "label_map": dict(image_labels),
         "python": bundle.python,
+        "project_code": project.config.code is not None,
     }
     return render_string(text, context, root=root)
 
 
-def assemble(bundle: Bundle, wheelhouse: Wheelhouse, dockerfile: str) -> BuildContext:
-    """A fresh temporary folder holding exactly the files the image is built from.
+def assemble(
+    bundle: Bundle, wheelhouse: Wheelhouse, dockerfile: str, code_wheel: Path | None = None
+) -> BuildContext:
+    """A fresh temporary folder holding exactly the files the image is built from
+    (`code_wheel`: the project's own code, built on the host, in `code/`).
 
     The caller removes it (`shutil.rmtree(ctx.folder)`).
     """
@@ -158,6 +168,9 @@ def assemble(bundle: Bundle, wheelhouse: Wheelhouse, dockerfile: str) -> BuildCo
         wheels.mkdir()
         for wheel in wheelhouse.wheels:
             _link_or_copy(wheel, wheels / wheel.name)
+        if code_wheel is not None:
+            (folder / "code").mkdir()
+            shutil.copyfile(code_wheel, folder / "code" / code_wheel.name)
         runtime_src = Path(__file__).resolve().parents[1] / "runtime"
         runtime = folder / "runtime" / "mlops_cli"
         (runtime / "runtime").mkdir(parents=True)

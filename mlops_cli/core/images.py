@@ -143,11 +143,16 @@ def build(
     reporter.step(f"wheels for python {platform.python} on {platform.machine}")
     wheelhouse = resolve_wheels(the_plan.bundle.pins, platform)
     reporter.detail(f"wheelhouse {wheelhouse.folder} ({len(wheelhouse.wheels)} wheels)")
-    context = assemble(the_plan.bundle, wheelhouse, the_plan.dockerfile)
+    code_dir = tempfile.mkdtemp(prefix="mlops-code-wheel-")
     try:
-        image_id, steps, cached = _run_build(client, context, the_plan, no_cache, reporter)
+        code_wheel = _project_code_wheel(project, the_plan.bundle, wheelhouse, code_dir, reporter)
+        context = assemble(the_plan.bundle, wheelhouse, the_plan.dockerfile, code_wheel)
+        try:
+            image_id, steps, cached = _run_build(client, context, the_plan, no_cache, reporter)
+        finally:
+            shutil.rmtree(context.folder, ignore_errors=True)
     finally:
-        shutil.rmtree(context.folder, ignore_errors=True)
+        shutil.rmtree(code_dir, ignore_errors=True)
     for ref in the_plan.refs.refs:
         repository, tag = ref.rsplit(":", 1)
         client.api.tag(image_id, repository, tag)
@@ -166,6 +171,41 @@ def build(
         wheel_bytes=sum(w.stat().st_size for w in wheelhouse.wheels),
         context_files=context.files,
     )
+
+
+def _project_code_wheel(
+    project: Project, bundle: Bundle, wheelhouse: Any, dest: str, reporter: Reporter
+) -> Any:
+    """The project's code as a wheel (None when `code:` is not declared), after proving
+    that every module the model references will be in the image (exit 3 naming it)."""
+    from pathlib import Path
+
+    from mlops_cli.core import projectcode
+
+    code = projectcode.find(project)
+    available = projectcode.wheel_modules(wheelhouse.wheels) | {"mlops_cli"}
+    if code is not None:
+        available |= set(code.packages)
+    missing = projectcode.missing_modules(bundle.referenced, available)
+    if missing:
+        used = [t for t in bundle.referenced if t.split(".", 1)[0] in missing]
+        local = [
+            m for m in missing if (project.root / m).is_dir() or (project.root / "src" / m).is_dir()
+        ]
+        hint = (
+            f"declare the project's code in mlops.yaml (code: {{path: {local[0]}}})"
+            if local and code is None
+            else "add the package to the model's environment record, or retrain without it"
+        )
+        raise InputError(
+            f"the image would not contain module {', '.join(missing)}, which the model"
+            f" {bundle.model} references ({', '.join(used[:4])}); nothing was built",
+            hint=hint,
+        )
+    if code is None:
+        return None
+    reporter.step(f"building the project's code {code.path} into a wheel")
+    return projectcode.build_wheel(project, code, Path(dest))
 
 
 def _run_build(

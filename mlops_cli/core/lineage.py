@@ -267,7 +267,7 @@ def capture(project: Project, name: str) -> Lineage:
         if stage and lock.params(stage)
         else _read_doc(root, model.params, warnings),
         metrics=_read_doc(root, model.metrics, warnings),
-        environment=environment(project, name, warnings),
+        environment=_with_code(project, environment(project, name, warnings)),
         stage=stage,
         warnings=warnings,
     )
@@ -323,6 +323,14 @@ def _check_stage_code(
             problems[dep] = f"missing; dvc.lock (stage {stage}) ran with md5 {md5}"
         elif not _matches(path, md5):
             problems[dep] = f"changed since dvc.lock's stage {stage} ran: run `dvc repro`"
+
+
+def _with_code(project: Project, env: dict[str, Any]) -> dict[str, Any]:
+    """The environment plus the hash of the project's own code, when `code:` declares it."""
+    from mlops_cli.core.projectcode import find
+
+    code = find(project)
+    return {**env, "project_code": code.describe()} if code else env
 
 
 def _refusal(name: str, problems: dict[str, str]) -> InputError:

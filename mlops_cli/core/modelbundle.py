@@ -48,6 +48,9 @@ class Bundle:
     task: str = "classification"
     target: str | None = None
     notes: list[str] = field(default_factory=list)
+    # Dotted names of the classes and functions the artifact references beyond skops'
+    # defaults (skops: its untrusted types; pickle: its globals), read without loading it.
+    referenced: list[str] = field(default_factory=list)
 
     @property
     def artifact_name(self) -> str:
@@ -96,7 +99,7 @@ def prepare_bundle(
         )
     sha256, size = sha256_file(artifact)
     fmt = str((record or {}).get("artifact", {}).get("format") or model_cfg.format)
-    trusted = _check_safe(project, artifact, fmt, list(model_cfg.trusted_types), trust)
+    trusted, referenced = _check_safe(project, artifact, fmt, list(model_cfg.trusted_types), trust)
     environment = (record or {}).get("environment") or _workspace_environment(project, name)
     notes: list[str] = []
     pins = {_norm(k): str(v) for k, v in (environment.get("packages") or {}).items()}
@@ -137,6 +140,7 @@ def prepare_bundle(
         task=model_cfg.task,
         target=model_cfg.target,
         notes=notes,
+        referenced=referenced,
     )
 
 
@@ -160,12 +164,13 @@ def write_model_dir(
 
 def _check_safe(
     project: Project, artifact: Path, fmt: str, trusted_types: list[str], trust: bool
-) -> list[str]:
-    """Refuse (exit 4) a model that is not safe to load; the skops types the runtime may trust."""
+) -> tuple[list[str], list[str]]:
+    """Refuse (exit 4) a model that is not safe to load; the skops types the runtime may
+    trust, and every type the artifact references."""
     from mlops_cli.core.safeload import check_loadable
 
     check = check_loadable(artifact, fmt, project=project, trusted_types=trusted_types, trust=trust)
-    return sorted(check.types) if fmt == "skops" else []
+    return (sorted(check.types) if fmt == "skops" else []), sorted(check.types)
 
 
 def _workspace_environment(project: Project, name: str) -> dict[str, Any]:

@@ -192,6 +192,7 @@ def run_checks(
     _check_columns(name, model, frame)
     features, labels = frame.drop(columns=[model.target]), frame[model.target]
 
+    _input_contract(name, predictor, features)
     reporter.step(f"scoring {label} on {len(frame)} rows of {model.test_data}")
     y_pred = predictor.predict(features)
     proba = predictor.predict_proba(features) if model.task == "classification" else None
@@ -214,6 +215,57 @@ def run_checks(
     if tests.max_size_mb is not None and artifact.get("bytes") is not None:
         checks.append(mc.size_check(int(artifact["bytes"]), tests.max_size_mb))
     return report(checks, [])
+
+
+CONTRACT_HINT = (
+    "the model must take the data set's columns: wrap preprocessing and estimator in one"
+    " Pipeline (sklearn.pipeline.make_pipeline) and train that on the raw columns"
+)
+
+
+def _input_contract(name: str, predictor: mc.Predictor, features: pd.DataFrame) -> None:
+    """Before scoring: the model must accept the data set's own columns (exit 3 if not).
+
+    A model trained on preprocessed arrays fails deep inside scikit-learn ("could not
+    convert string to float"); that is a mismatch between the model and its data set,
+    not a bug, and the message says what the model expected and what it was given.
+    """
+    from mlops_cli.core.errors import MlopsError
+
+    estimator = getattr(predictor, "model", None)
+    given = [str(c) for c in features.columns]
+    expected = getattr(estimator, "feature_names_in_", None)
+    n_expected = getattr(estimator, "n_features_in_", None)
+    detail = ""
+    if expected is not None:
+        want = [str(c) for c in expected]
+        missing = [c for c in want if c not in given]
+        extra = [c for c in given if c not in want]
+        if missing:
+            detail = f"; it expects columns {_few(want)} (missing: {_few(missing)})"
+            if extra:
+                detail += f", given {_few(given)}"
+    elif isinstance(n_expected, int) and n_expected != len(given):
+        detail = f"; it expects {n_expected} feature(s), the data set gives {len(given)}"
+    try:
+        predictor.predict(features.head(5))
+    except MlopsError:
+        raise
+    except Exception as exc:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(
+            f"model {name!r} cannot predict on the columns of its test data"
+            f" ({type(exc).__name__}: {text[:300]}){detail}",
+            hint=CONTRACT_HINT,
+        ) from None
+    if detail and expected is not None:
+        raise InputError(f"model {name!r} does not take its test data's columns{detail}",
+                         hint=CONTRACT_HINT)  # fmt: skip
+
+
+def _few(items: list[str], n: int = 8) -> str:
+    shown = ", ".join(items[:n])
+    return shown + (f" and {len(items) - n} more" if len(items) > n else "")
 
 
 def _check_columns(name: str, model: Any, frame: pd.DataFrame) -> None:
@@ -279,6 +331,9 @@ def test_model(
     resolved = registry.resolve(project, spec if spec != name else f"{name}@workspace")
     model = project.config.models[name]
     fmt = str(resolved.record.artifact.get("format")) if resolved.record else model.format
+    from mlops_cli.core.projectcode import activate
+
+    activate(project)  # the model may reference the project's own code (code: in mlops.yaml)
     reporter.step(f"loading {resolved.artifact}")
     check = safeload.check_loadable(
         resolved.artifact, fmt, project=project, trusted_types=model.trusted_types, trust=trust

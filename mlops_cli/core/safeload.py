@@ -96,7 +96,15 @@ def check_loadable(
         raise _truncated(path, "the file is empty")
     _pointer(path, head, size)
     if fmt == "skops":
-        return _check_skops(path, head, sha, size, list(trusted_types))
+        from mlops_cli.core.projectcode import trusted_prefixes
+
+        try:
+            return _check_skops(
+                path, head, sha, size, list(trusted_types), trusted_prefixes(project)
+            )
+        except UnsafeError as exc:
+            _hint_project_code(exc, project)
+            raise
     if fmt not in ("joblib", "pickle"):
         raise InputError(f"{path}: unknown model format {fmt!r} (skops, joblib or pickle)")
     if head.startswith(b"PK\x03\x04"):
@@ -120,6 +128,29 @@ def check_loadable(
     return LoadCheck(path, fmt, sha, size, trusted_by, types)
 
 
+def _hint_project_code(exc: UnsafeError, project: Project | None) -> None:
+    """A refused type from a folder of the project: say how to declare the project's code."""
+    if project is None:
+        return
+    declared = project.config.code
+    for word in re.findall(r"\b([A-Za-z_]\w*)\.[\w.]+", exc.message.partition("trust")[2]):
+        for folder in (project.root / word, project.root / "src" / word):
+            if folder.is_dir():
+                rel = folder.relative_to(project.root).as_posix()
+                if declared is None:
+                    exc.hint = (
+                        f"{word} is the project's own code: declare it in mlops.yaml"
+                        f" (code: {{path: {rel}}}) and mlops imports and trusts it"
+                    )
+                else:
+                    exc.hint = (
+                        f"{rel} is a folder of the project but not its declared code"
+                        f" (code.path: {declared.path}): move it there, or list the types"
+                        " under the model's `trusted_types`"
+                    )
+                return
+
+
 def _unsafe(path: Path, reasons: list[str]) -> UnsafeError:
     shown = "; ".join(dict.fromkeys(reasons))
     return UnsafeError(
@@ -128,7 +159,9 @@ def _unsafe(path: Path, reasons: list[str]) -> UnsafeError:
     )
 
 
-def _check_skops(path: Path, head: bytes, sha: str, size: int, trusted: list[str]) -> LoadCheck:
+def _check_skops(
+    path: Path, head: bytes, sha: str, size: int, trusted: list[str], code: tuple[str, ...] = ()
+) -> LoadCheck:
     if not head.startswith(b"PK\x03\x04"):
         if head[:1] == b"\x80" or head.startswith(_COMPRESSED):
             raise UnsafeError(
@@ -153,7 +186,10 @@ def _check_skops(path: Path, head: bytes, sha: str, size: int, trusted: list[str
         untrusted = sorted(sio.get_untrusted_types(file=path))
     except Exception as exc:  # skops raises many kinds for a damaged schema
         raise _truncated(path, f"skops cannot read its schema ({exc})") from None
-    refused = [t for t in untrusted if t not in trusted]
+    # DESIGN.md §8: the project's declared code is the one exception to naming every type.
+    from mlops_cli.core.projectcode import is_under
+
+    refused = [t for t in untrusted if t not in trusted and not is_under(t, code)]
     if refused:
         raise UnsafeError(
             f"refusing to load {path}: skops does not trust {', '.join(refused)}",
@@ -239,7 +275,9 @@ def load_model(
         try:
             return sio.load(path, trusted=check.types)
         except Exception as exc:
-            raise InputError(f"cannot load {path} with skops: {exc}") from None
+            raise InputError(
+                f"cannot load {path} with skops: {exc}", hint=_missing_hint(project, exc)
+            ) from None
     try:
         with Path(path).open("rb") as fh:
             if fmt == "pickle":
@@ -250,7 +288,8 @@ def load_model(
     except picklesafe.Missing as exc:
         raise InputError(
             f"cannot load {path}: {exc}",
-            hint="install the package versions in the version's record (`mlops model show`)",
+            hint=_missing_hint(project, exc)
+            or "install the package versions in the version's record (`mlops model show`)",
         ) from None
     except (EOFError, ValueError, IndexError, KeyError, TypeError) as exc:
         raise _truncated(Path(path), f"unpickling failed ({type(exc).__name__}: {exc})") from None
@@ -258,6 +297,12 @@ def load_model(
         if type(exc).__name__ == "UnpicklingError":
             raise _truncated(Path(path), str(exc)) from None
         raise
+
+
+def _missing_hint(project: Project | None, exc: BaseException) -> str | None:
+    from mlops_cli.core.projectcode import missing_module_hint
+
+    return missing_module_hint(project, str(exc))
 
 
 def _load_joblib(path: Path, fh: Any) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -24,14 +25,20 @@ from mlops_cli.core.render import RenderedFile, render_files, render_string
 from mlops_cli.core.templates import Template
 from mlops_cli.core.yamlio import dump_yaml, parse_yaml
 
-Action = Literal["create", "overwrite", "identical", "conflict"]
+Action = Literal["create", "overwrite", "identical", "conflict", "merge", "keep"]
+NEW_SUFFIX = ".mlops-new"
 
 
 @dataclass(frozen=True)
 class FileAction:
+    """What init does with one template file. In place (`adopt`): `merge` adds the
+    template's missing lines to the user's `.gitignore`; `keep` leaves the user's file as it
+    is and writes the template's version beside it, to `written` (`<file>.mlops-new`)."""
+
     path: str
     action: Action
     bytes: int
+    written: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,8 @@ class InitResult:
     exports: list[str] = field(default_factory=list)
     dvc_tracked: list[str] = field(default_factory=list)
     commit: str | None = None
+    adopted: bool = False
+    kept: list[str] = field(default_factory=list)  # existing git/DVC setup left as it was
 
 
 def init_project(
@@ -52,45 +61,71 @@ def init_project(
     template: Template,
     answers: dict[str, Any],
     *,
-    overwrite: bool = False,
+    overwrite: bool | Collection[str] = False,
     dry_run: bool = False,
     git: bool = True,
+    adopt: bool = False,
     reporter: Reporter | None = None,
 ) -> InitResult:
-    """Scaffold `template` into `dest`; see the module docstring for the guarantees."""
+    """Scaffold `template` into `dest`; see the module docstring for the guarantees.
+
+    `overwrite`: True replaces every conflicting file; a collection replaces only the files
+    it names (paths relative to `dest`). `adopt` (`init --here`): `dest` is an existing
+    repository, adopted in place: its git history and DVC setup are kept, `.gitignore` is
+    merged line by line, and any other file of the user's that the template would change is
+    kept, with the template's version written beside it as `<file>.mlops-new`.
+    """
     reporter = reporter or NullReporter()
     dest = dest.absolute()
     if dest.exists() and not dest.is_dir():
         raise InputError(f"{dest} exists and is not a folder")
+    if adopt and not dest.is_dir():
+        raise InputError(f"{dest} does not exist; --here adopts an existing folder")
+    named = _overwrite_names(overwrite)
     context = render_context(template, answers)
     reporter.step(f"rendering template {template.name} {template.version}")
     files = render_project(template, answers)
-    files, remote = _with_default_remote(files) if git else (files, None)
+    had_dvc = (dest / ".dvc").is_dir()
+    kept = [n for n in (".git", ".dvc") if (dest / n).exists()] if adopt else []
+    # An existing DVC setup is the user's: its remotes stay as they are.
+    files, remote = _with_default_remote(files) if git and not had_dvc else (files, None)
     exports = [
         (render_string(e.sklearn, context), _safe_rel(e.path)) for e in template.spec.exports
     ]
     tracked = [_safe_rel(p) for p in template.spec.dvc_add]
 
-    actions = [_plan(dest, f) for f in files]
+    if adopt:
+        files = [_with_review_ignore(f) if f.rel == ".gitignore" else f for f in files]
+    actions = [_plan(dest, f, adopt=adopt) for f in files]
+    if adopt and (dest / CONFIG_FILE).exists() and named is not None and CONFIG_FILE not in named:
+        raise ConflictError(
+            f"{dest} has a {CONFIG_FILE} already: it is an mlops project; nothing was changed",
+            paths=[CONFIG_FILE],
+            hint="edit mlops.yaml, or `mlops template update` to merge a newer template",
+        )
     conflicts = [a.path for a in actions if a.action == "conflict"]
     # Exported data and an existing project count as conflicts too: a second `init` over a
     # project must not silently re-export its data or commit the user's pending work.
-    conflicts += [rel for _, rel in exports if (dest / rel).exists()]
-    if (dest / CONFIG_FILE).exists() and CONFIG_FILE not in conflicts:
+    existing_exports = [rel for _, rel in exports if (dest / rel).exists()]
+    if adopt:
+        exports = [(d, rel) for d, rel in exports if rel not in existing_exports]
+        tracked = [t for t in tracked if t not in existing_exports]
+    else:
+        conflicts += existing_exports
+    if (dest / CONFIG_FILE).exists() and CONFIG_FILE not in conflicts and not adopt:
         conflicts.append(CONFIG_FILE)
-    if conflicts and not overwrite:
-        shown = ", ".join(conflicts[:5]) + (
-            f" and {len(conflicts) - 5} more" if len(conflicts) > 5 else ""
+    unnamed = [c for c in conflicts if named is not None and c not in named]
+    if unnamed:
+        shown = ", ".join(unnamed[:5]) + (
+            f" and {len(unnamed) - 5} more" if len(unnamed) > 5 else ""
         )
         raise ConflictError(
-            f"{len(conflicts)} file(s) in {dest} would be overwritten: {shown}; "
-            "nothing was changed",
-            paths=conflicts,
-            hint="pass --overwrite to replace them",
+            f"{len(unnamed)} file(s) in {dest} would be overwritten: {shown}; nothing was changed",
+            paths=unnamed,
+            hint="pass --overwrite FILE for each file to replace, or adopt the folder in"
+            " place with `mlops init --here` (which keeps your files)",
         )
-    actions = [
-        FileAction(a.path, "overwrite", a.bytes) if a.action == "conflict" else a for a in actions
-    ]
+    actions = [_resolve(a, named) for a in actions]
     result = InitResult(
         dest=dest,
         template=template.ref,
@@ -100,6 +135,8 @@ def init_project(
         dry_run=dry_run,
         exports=[p for _, p in exports],
         dvc_tracked=tracked,
+        adopted=adopt,
+        kept=kept,
     )
     if dry_run:
         return result
@@ -109,7 +146,12 @@ def init_project(
     tx = Transaction(dest)
     try:
         for rendered, action in zip(files, actions, strict=True):
-            if action.action != "identical":
+            if action.action == "merge":
+                tx.write(RenderedFile(rendered.rel, _merged(dest / rendered.rel, rendered), 0o644))
+            elif action.action == "keep":
+                assert action.written is not None
+                tx.write(RenderedFile(action.written, rendered.content, rendered.mode))
+            elif action.action != "identical":
                 tx.write(rendered)
         for dataset, rel in exports:
             reporter.step(f"exporting scikit-learn data set {dataset} to {rel}")
@@ -132,13 +174,16 @@ def init_project(
             reporter.step("first commit")
             # Only what init made: files already in the folder are the user's to commit.
             # (an exported file that DVC tracks is git-ignored: its .dvc file is committed)
-            made = [f.rel for f in files] + [rel for _, rel in exports if rel not in tracked]
+            # (a kept file's .mlops-new is the user's to review, not to commit)
+            made = [f.rel for f, a in zip(files, actions, strict=True) if a.action != "keep"]
+            made += [rel for _, rel in exports if rel not in tracked]
             made += [".dvc", ".dvcignore"]
             for rel in tracked:
                 made += [f"{rel}.dvc", str(PurePosixPath(rel).parent / ".gitignore")]
-            commit = gitrepo.init_and_commit(
-                dest, f"Scaffold from mlops template {template.name} {template.version}", made
-            )
+            message = f"Scaffold from mlops template {template.name} {template.version}"
+            if adopt:
+                message = f"Adopt with mlops (template {template.name} {template.version})"
+            commit = gitrepo.init_and_commit(dest, message, made, only=adopt)
     except BaseException:
         tx.rollback()
         raise
@@ -228,13 +273,74 @@ def _safe_rel(rel: str) -> str:
     return str(path)
 
 
-def _plan(dest: Path, f: RenderedFile) -> FileAction:
+def _plan(dest: Path, f: RenderedFile, *, adopt: bool = False) -> FileAction:
     target = dest / f.rel
     if target.is_symlink() or target.exists():
-        if target.is_file() and not target.is_symlink() and target.read_bytes() == f.content:
+        regular = target.is_file() and not target.is_symlink()
+        if regular and target.read_bytes() == f.content:
             return FileAction(f.rel, "identical", len(f.content))
+        if adopt and regular and PurePosixPath(f.rel).name == ".gitignore":
+            merged = _merged(target, f)
+            if merged == target.read_bytes():
+                return FileAction(f.rel, "identical", len(merged))
+            return FileAction(f.rel, "merge", len(merged))
+        if adopt:
+            return FileAction(f.rel, "keep", len(f.content), written=f.rel + NEW_SUFFIX)
         return FileAction(f.rel, "conflict", len(f.content))
     return FileAction(f.rel, "create", len(f.content))
+
+
+def _overwrite_names(overwrite: bool | Collection[str]) -> set[str] | None:
+    """None: every conflict may be replaced; else the normalised paths that may be."""
+    if overwrite is True:
+        return None
+    if overwrite is False:
+        return set()
+    return {
+        PurePosixPath(str(p).replace("\\", "/")).as_posix().removeprefix("./") for p in overwrite
+    }
+
+
+def _resolve(action: FileAction, named: set[str] | None) -> FileAction:
+    if action.action == "conflict":
+        return FileAction(action.path, "overwrite", action.bytes)
+    if action.action in ("keep", "merge") and named is not None and action.path in named:
+        return FileAction(action.path, "overwrite", action.bytes)
+    return action
+
+
+def _with_review_ignore(f: RenderedFile) -> RenderedFile:
+    """In place, the template's versions of the user's files are for review, never commits."""
+    text = f.content.decode("utf-8").rstrip("\n")
+    extra = f"\n\n# mlops init --here: the template's versions of your files\n*{NEW_SUFFIX}\n"
+    return RenderedFile(f.rel, (text + extra).encode("utf-8"), f.mode)
+
+
+def _merged(target: Path, f: RenderedFile) -> bytes:
+    """The user's `.gitignore` with the template's lines it lacks appended: never a line
+    removed or reordered, so whatever it ignores (`.env`) stays ignored."""
+    mine = target.read_bytes().decode("utf-8", errors="surrogateescape")
+    have = {line.strip() for line in mine.splitlines()}
+    theirs = f.content.decode("utf-8")
+    missing: list[str] = []
+    comment: str | None = None
+    for line in theirs.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            comment = line
+            continue
+        if stripped not in have and line not in missing:
+            if comment is not None:
+                missing.append(comment)
+                comment = None
+            missing.append(line)
+    if not missing:
+        return target.read_bytes()
+    body = mine if mine.endswith("\n") or not mine else mine + "\n"
+    block = "\n# Added by `mlops init --here`\n" + "\n".join(missing) + "\n"
+    return (body + block).encode("utf-8", errors="surrogateescape")
 
 
 class Transaction:

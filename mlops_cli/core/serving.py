@@ -26,10 +26,12 @@ def serve(
     on_ready: Callable[[str, str, str | None], None] | None = None,
 ) -> None:
     """Serve `spec` over HTTP until interrupted: the same checks, files and code as the image."""
+    from mlops_cli.core.projectcode import activate
     from mlops_cli.runtime import MODEL_DIR_ENV
     from mlops_cli.runtime.__main__ import serve_http
     from mlops_cli.runtime.model import ModelLoadError
 
+    activate(project)  # as `mlops test`: the model may reference the project's own code
     bundle = prepare_bundle(project, spec, trust=trust, reporter=reporter)
     folder = Path(tempfile.mkdtemp(prefix="mlops-serve-"))
     try:
