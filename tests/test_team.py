@@ -4,10 +4,12 @@ remote: a local folder, SSH (tests/plugins/sshd.py) and S3 (tests/plugins/s3.py)
 
 Clone A trains, registers, tests, promotes and pushes code, tags and data through the
 hook; clone B, with its own HOME and DVC cache, clones, pulls, validates, tests the prod
-version, retrains, registers, promotes and pushes; A pulls and sees B's version and stage. Every
-command exits 0 and `status --check` is green in both. Then A retrains and forgets
-`mlops data push`: `status --check --remote` and the pre-push hook both exit 1 naming
-the model. What each clone wrote is checked with DVC's own `dvc status -c`.
+version, retrains, registers, promotes and pushes; A pulls and sees B's version and stage.
+Each clone builds its prod version's image with the real Docker engine and pushes it to
+the real registry, as the CI image job does. Every command exits 0 and `status --check` is
+green in both. Then A retrains and forgets `mlops data push`: `status --check --remote`
+and the pre-push hook both exit 1 naming the model. What each clone wrote is checked with
+DVC's own `dvc status -c`.
 """
 
 from __future__ import annotations
@@ -23,8 +25,6 @@ from pathlib import Path
 
 import pytest
 
-from mlops_cli.core import registry
-from mlops_cli.core.project import open_project
 from tests.conftest import mlops_bin
 from tests.modelproject import NAME, build_env, tool, trained
 
@@ -67,12 +67,12 @@ class Clone:
         self.git("add", "-A")
         self.git("commit", "-q", "-m", message)  # through the pre-commit hooks
 
-    def image_recorded_by_ci(self, version: str) -> None:
-        """What the CI image job leaves behind (the digest of the image it pushed, in the
-        version record, as a commit pushed back); the build itself is tested with real
-        Docker in tests/cli/test_image.py."""
-        image = {"ref": f"127.0.0.1:5000/churn:{version}", "digest": "sha256:" + "0" * 64}
-        registry.add_image(open_project(self.root), NAME, version, {**image, "pushed": True})
+    def ship_image(self, version: str) -> None:
+        """What the CI image job does on main: build the version's image with the real
+        Docker engine, push it to the real registry (which records the digest in the version
+        record, as a commit) and push that commit back."""
+        self.mlops("image", "build", f"{NAME}@{version}")
+        self.mlops("image", "push", f"{NAME}@{version}")
         self.git("push", "-q", "origin", "HEAD")
 
 
@@ -136,14 +136,30 @@ def _person(home: Path, remote: SharedRemote) -> dict[str, str]:
     return {**env, **remote.env}
 
 
+def _image_settings(clone: Clone, registry: str, base: str) -> None:
+    """The team's registry, and the base image this machine has (no Docker Hub here)."""
+    config = clone.root / "mlops.yaml"
+    text = config.read_text()
+    for key, value in (("registry", registry), ("base", base)):
+        text, n = re.subn(rf"(?m)^(  {key}: )\S+", rf"\g<1>{value}", text, count=1)
+        assert n == 1, f"no image {key} in mlops.yaml"
+    config.write_text(text)
+
+
 def _hooks(clone: Clone) -> None:
     installed = clone.run(tool("pre-commit"), "install")
     assert "pre-push" in installed.stdout, installed.stdout
     assert (clone.root / ".git/hooks/pre-push").exists()
 
 
+@pytest.mark.docker
 def test_two_clones_push_clone_pull_through_the_hooks(
-    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, shared_remote: SharedRemote
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
+    shared_remote: SharedRemote,
+    docker_env: object,
+    registry: str,
+    base_image: str,
 ) -> None:
     origin = tmp_path / "origin.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
@@ -156,8 +172,9 @@ def test_two_clones_push_clone_pull_through_the_hooks(
     for setting in shared_remote.shared:
         a.dvc("remote", "modify", "shared", *setting)
     shared_remote.configure(a)
-    a.git("add", ".dvc/config")
-    a.git("commit", "-q", "-m", "the team's DVC remote")
+    _image_settings(a, registry, base_image)
+    a.git("add", ".dvc/config", "mlops.yaml")
+    a.git("commit", "-q", "-m", "the team's DVC remote and image registry")
     a.git("remote", "add", "origin", str(origin))
     _hooks(a)
 
@@ -171,7 +188,7 @@ def test_two_clones_push_clone_pull_through_the_hooks(
     a.mlops("data", "check-pushed")
     a.git("push", "-q", "-u", "origin", "main")  # the hook passes now
     a.git("push", "-q", "origin", "--tags")
-    a.image_recorded_by_ci("v0.1.0")
+    a.ship_image("v0.1.0")
     a.mlops("status", "--check")
     a.mlops("status", "--check", "--remote")
 
@@ -196,7 +213,7 @@ def test_two_clones_push_clone_pull_through_the_hooks(
     assert b.remote_lacks() == {}
     b.git("push", "-q", "origin", "main")
     b.git("push", "-q", "origin", "--tags")
-    b.image_recorded_by_ci("v0.2.0")
+    b.ship_image("v0.2.0")
     b.mlops("status", "--check")
     b.mlops("status", "--check", "--remote")
 
