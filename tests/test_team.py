@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_cli.core import registry
-from mlops_cli.core.project import open_project
+from mlops_cli.project.root import open_project
+from mlops_cli.registry import records as registry
 from tests.conftest import mlops_bin
 from tests.modelproject import NAME, build_env, tool, trained
 
