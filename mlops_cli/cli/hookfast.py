@@ -15,7 +15,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mlops_cli.validation.validate import Failure, ValidationReport
+    from mlops_cli.validation.report import Failure, ValidationReport
 
 
 def plain_lines(reports: list[ValidationReport], *, quiet: bool = False) -> list[str]:

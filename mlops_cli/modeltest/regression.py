@@ -24,7 +24,7 @@ def regression_checks(
     classes: list[Any],
 ) -> list[mc.CheckResult]:
     from mlops_cli.modeltest import load as safeload
-    from mlops_cli.modeltest.run import LocalPredictor
+    from mlops_cli.modeltest.predictor import LocalPredictor
     from mlops_cli.registry import records as registry
 
     model = project.config.models[name]

@@ -31,29 +31,11 @@ from mlops_cli.common.errors import ConfigError, InputError
 from mlops_cli.common.fs import atomic_write_bytes
 from mlops_cli.common.progress import NullReporter, Reporter
 from mlops_cli.modeltest import checks as mc
+from mlops_cli.modeltest.predictor import LocalPredictor
 from mlops_cli.project.root import Project
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-class LocalPredictor:
-    """A loaded estimator as a `Predictor`."""
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-        classes = getattr(model, "classes_", None)
-        self.classes = list(classes) if classes is not None else None
-
-    def predict(self, frame: Any) -> Any:
-        import numpy as np
-
-        return np.asarray(self.model.predict(frame))
-
-    def predict_proba(self, frame: Any) -> Any | None:
-        if not hasattr(self.model, "predict_proba"):
-            return None
-        return self.model.predict_proba(frame)
 
 
 @dataclass(frozen=True)

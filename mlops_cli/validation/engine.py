@@ -34,9 +34,9 @@ from mlops_cli.validation.readers import (
     read_header,
     read_json,
 )
+from mlops_cli.validation.report import Failure
 from mlops_cli.validation.schemafile import Engine, SchemaSpec, build, load_schema
 from mlops_cli.validation.uniqueness import Uniqueness, UniqueSet
-from mlops_cli.validation.validate import Failure
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from mlops_cli.common.fs import atomic_write_bytes
 
 if TYPE_CHECKING:
-    from mlops_cli.validation.validate import Failure, ValidationRun
+    from mlops_cli.validation.report import Failure
+    from mlops_cli.validation.validate import ValidationRun
 
 
 def examples_text(failure: Failure) -> str:

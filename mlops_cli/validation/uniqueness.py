@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlops_cli.validation.validate import Failure
+from mlops_cli.validation.report import Failure
 
 if TYPE_CHECKING:
     import numpy as np

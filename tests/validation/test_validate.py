@@ -12,7 +12,8 @@ import pytest
 
 from mlops_cli.common.errors import ConfigError, InputError
 from mlops_cli.validation import cache as valcache
-from mlops_cli.validation.validate import Failure, validate_file
+from mlops_cli.validation.report import Failure
+from mlops_cli.validation.validate import validate_file
 from tests.valdata import (
     HEADER,
     SCHEMA,
