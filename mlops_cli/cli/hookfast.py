@@ -60,8 +60,8 @@ def fast_hook(args: list[str]) -> int | None:
 
 
 def _cached_reports(cwd: Path, files: list[str]) -> list[ValidationReport] | None:
-    from mlops_cli.data import hookmap
     from mlops_cli.validation import cache as valcache
+    from mlops_cli.validation import hookmap
     from mlops_cli.validation.validate import cached_report
 
     root = _find_root(cwd) or (_find_root((cwd / files[0]).parent) if files else None)
@@ -101,8 +101,8 @@ def _dataset_refs(config: bytes) -> tuple[dict[str, Any], dict[str, Any]] | None
     """The data sets' paths and schemas, and how their CSVs are written."""
     import yaml
 
-    from mlops_cli.data.hookmap import DatasetRef
     from mlops_cli.validation.csvdialect import CsvDialect
+    from mlops_cli.validation.hookmap import DatasetRef
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:

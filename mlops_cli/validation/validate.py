@@ -267,7 +267,7 @@ def _require_in_workspace(project: Project, names: list[str]) -> None:
 def select_datasets(project: Project, targets: list[str], *, cwd: Path) -> list[str]:
     """Data set names for command-line targets: names, or paths of data files, schemas or
     `.dvc` files. No targets: every data set that has a schema."""
-    from mlops_cli.data import hookmap
+    from mlops_cli.validation import hookmap
 
     refs = dataset_refs(project)
     if not targets:
@@ -291,13 +291,13 @@ def select_datasets(project: Project, targets: list[str], *, cwd: Path) -> list[
 def hook_datasets(project: Project, files: list[str], *, cwd: Path) -> list[str]:
     """The data sets touched by the files pre-commit passes (data, `.dvc`, schema files,
     `dvc.lock`, mlops.yaml); files that concern no data set are ignored."""
-    from mlops_cli.data import hookmap
+    from mlops_cli.validation import hookmap
 
     return hookmap.datasets_for_files(project.root, cwd, files, dataset_refs(project))
 
 
 def dataset_refs(project: Project) -> dict[str, Any]:
-    from mlops_cli.data.hookmap import DatasetRef
+    from mlops_cli.validation.hookmap import DatasetRef
 
     return {name: DatasetRef(ds.path, ds.schema_) for name, ds in project.config.datasets.items()}
 

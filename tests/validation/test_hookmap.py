@@ -1,10 +1,10 @@
-"""data/hookmap.py: which data sets the files pre-commit passes concern."""
+"""validation/hookmap.py: which data sets the files pre-commit passes concern."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from mlops_cli.data.hookmap import DatasetRef, datasets_for_files
+from mlops_cli.validation.hookmap import DatasetRef, datasets_for_files
 
 REFS = {
     "raw": DatasetRef("data/raw/data.csv", "schemas/raw.yaml"),
