@@ -149,6 +149,30 @@ CASES: dict[str, dict[str, Case]] = {
         "bad input": Case(["init", "x", "-t", "no-such-template"], 3, "empty"),
         "unsafe": Case(["init", "x", "-t", "evil"], 4, "empty", _hostile_template),
     },
+    "model add": {
+        "success": Case(
+            [
+                "model",
+                "add",
+                "other",
+                "--path",
+                "models/model.skops",
+                "--data",
+                "holdout",
+                "--target",
+                "target",
+            ],
+            0,
+        ),
+        "bad input": Case(  # the name is declared already
+            ["model", "add", NAME, "--path", "models/model.skops", "--target", "target"], 3
+        ),
+        "busy": Case(
+            ["model", "add", "other", "--path", "models/model.skops", "--target", "target"],
+            5,
+            setup=_lock_held,
+        ),
+    },
     "model card": {
         "success": Case(["model", "card", M], 0, "weak"),
         "bad input": Case(["model", "card", "nope@v1.0.0"], 3, "weak"),
