@@ -27,6 +27,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 bench: setup                   ## every benchmark, each beside its anchor measured in the same run
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/run_all.py $(BENCH_ARGS)

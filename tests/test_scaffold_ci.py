@@ -15,8 +15,8 @@ import typer
 import yaml
 
 from mlops_cli.cli.app import app
-from mlops_cli.core.scaffold import render_project
-from mlops_cli.core.templates import list_templates, resolve_answers
+from mlops_cli.scaffold.init import render_project
+from mlops_cli.scaffold.templates import list_templates, resolve_answers
 from tests.conftest import REPO_ROOT
 
 

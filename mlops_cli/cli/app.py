@@ -14,7 +14,7 @@ from typer.core import TyperGroup
 from mlops_cli import __version__
 from mlops_cli.cli.console import State, error_document, mlops_error_document
 from mlops_cli.cli.entry import check_interrupt, was_interrupted
-from mlops_cli.core.errors import (
+from mlops_cli.common.errors import (
     EXIT_BUSY,
     EXIT_CHECK_FAILED,
     EXIT_INPUT,

@@ -35,7 +35,7 @@ def check(
 
       mlops config check && git commit
     """
-    from mlops_cli.core.project import find_root, load_config
+    from mlops_cli.project.root import find_root, load_config
 
     st = state(ctx, json_output)
     paths = [st.cwd / f for f in files] if files else [find_root(st.cwd) / "mlops.yaml"]
@@ -56,6 +56,6 @@ def schema(ctx: typer.Context) -> None:
 
       mlops config schema > mlops.schema.json
     """
-    from mlops_cli.core.config import json_schema
+    from mlops_cli.project.config import json_schema
 
     print(json.dumps(json_schema(), indent=2))

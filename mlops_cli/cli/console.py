@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from mlops_cli.core.errors import MlopsError
+    from mlops_cli.common.errors import MlopsError
 
 JSON_SCHEMA_VERSION = 1
 
@@ -211,7 +211,7 @@ class _StdoutToStderr:
 
 
 def _jsonable(value: Any) -> Any:
-    """Dataclasses from core become objects, paths become strings."""
+    """Dataclasses from the domain packages become objects, paths become strings."""
     import dataclasses
 
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -220,7 +220,7 @@ def _jsonable(value: Any) -> Any:
 
 
 class CliReporter:
-    """core's `Reporter` for a terminal or a CI log: one plain line per step, on stderr."""
+    """The domain `Reporter` for a terminal or a CI log: one plain line per step, on stderr."""
 
     def __init__(self, state: State) -> None:
         self.state = state

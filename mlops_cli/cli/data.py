@@ -11,7 +11,7 @@ from mlops_cli.cli.console import CliReporter, State, escape
 from mlops_cli.cli.options import JsonOption, state
 
 if TYPE_CHECKING:
-    from mlops_cli.core.project import Project
+    from mlops_cli.project.root import Project
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -30,7 +30,7 @@ RemoteOption = Annotated[
 
 
 def _project(st: State) -> Project:
-    from mlops_cli.core.project import open_project
+    from mlops_cli.project.root import open_project
 
     return open_project(st.cwd)
 
@@ -71,7 +71,7 @@ def add(
 
       mlops data add data/raw/customers.csv --dataset customers
     """
-    from mlops_cli.core.data import add as add_data
+    from mlops_cli.data.datasets import add as add_data
 
     st = state(ctx, json_output)
     result = add_data(
@@ -103,7 +103,7 @@ def push(ctx: typer.Context, remote: RemoteOption = None, json_output: JsonOptio
 
       mlops data push --remote storage
     """
-    from mlops_cli.core.data import push as push_data
+    from mlops_cli.data.datasets import push as push_data
 
     st = state(ctx, json_output)
     result = push_data(_project(st), remote, reporter=CliReporter(st))
@@ -123,7 +123,7 @@ def pull(ctx: typer.Context, remote: RemoteOption = None, json_output: JsonOptio
 
       git clone URL churn && cd churn && mlops data pull
     """
-    from mlops_cli.core.data import pull as pull_data
+    from mlops_cli.data.datasets import pull as pull_data
 
     st = state(ctx, json_output)
     result = pull_data(_project(st), remote, reporter=CliReporter(st))
@@ -159,7 +159,7 @@ def status(
 
       mlops data status --remote --json
     """
-    from mlops_cli.core.datastatus import status as data_status
+    from mlops_cli.data.status import status as data_status
 
     st = state(ctx, json_output)
     rows = data_status(_project(st), remote_check, remote_name=remote, reporter=CliReporter(st))
@@ -218,7 +218,7 @@ def check_pushed(
 
       mlops data check-pushed --from-ref origin/main --to-ref HEAD
     """
-    from mlops_cli.core.datastatus import check_pushed as check
+    from mlops_cli.data.status import check_pushed as check
 
     st = state(ctx, json_output)
     result = check(_project(st), from_ref, to_ref, remote=remote, reporter=CliReporter(st))

@@ -17,8 +17,8 @@ def doctor(ctx: typer.Context, json_output: JsonOption = False) -> None:
 
       mlops doctor --json
     """
-    from mlops_cli.core.doctor import run_checks
-    from mlops_cli.core.errors import InputError
+    from mlops_cli.common.errors import InputError
+    from mlops_cli.status.doctor import run_checks
 
     st = state(ctx, json_output)
     checks = run_checks(st.cwd)

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mlops_cli.core.validation import Failure, ValidationReport
+    from mlops_cli.validation.report import Failure, ValidationReport
 
 
 def plain_lines(reports: list[ValidationReport], *, quiet: bool = False) -> list[str]:
@@ -37,7 +37,7 @@ def plain_lines(reports: list[ValidationReport], *, quiet: bool = False) -> list
 
 
 def failure_text(failure: Failure) -> str:
-    from mlops_cli.core.junit import describe
+    from mlops_cli.validation.junit import describe
 
     return describe(failure)
 
@@ -60,8 +60,9 @@ def fast_hook(args: list[str]) -> int | None:
 
 
 def _cached_reports(cwd: Path, files: list[str]) -> list[ValidationReport] | None:
-    from mlops_cli.core import hookmap, valcache
-    from mlops_cli.core.validation import cached_report
+    from mlops_cli.validation import cache as valcache
+    from mlops_cli.validation import hookmap
+    from mlops_cli.validation.validate import cached_report
 
     root = _find_root(cwd) or (_find_root((cwd / files[0]).parent) if files else None)
     if root is None:
@@ -100,8 +101,8 @@ def _dataset_refs(config: bytes) -> tuple[dict[str, Any], dict[str, Any]] | None
     """The data sets' paths and schemas, and how their CSVs are written."""
     import yaml
 
-    from mlops_cli.core.csvdialect import CsvDialect
-    from mlops_cli.core.hookmap import DatasetRef
+    from mlops_cli.validation.csvdialect import CsvDialect
+    from mlops_cli.validation.hookmap import DatasetRef
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:

@@ -95,7 +95,7 @@ class ImageReporter(CliReporter):
 
 
 def _project(st: State) -> Any:
-    from mlops_cli.core.project import open_project
+    from mlops_cli.project.root import open_project
 
     return open_project(st.cwd)
 
@@ -122,7 +122,7 @@ def build(
 
       mlops image build churn --print-dockerfile > Dockerfile
     """
-    from mlops_cli.core import images
+    from mlops_cli.images import build as images
 
     st = state(ctx, json_output)
     project = _project(st)
@@ -165,7 +165,7 @@ def push(
 
       mlops image build churn@v0.2.0 && mlops image push churn@v0.2.0
     """
-    from mlops_cli.core import images
+    from mlops_cli.images import build as images
 
     st = state(ctx, json_output)
     reporter = ImageReporter(st)
@@ -196,7 +196,7 @@ def inspect(
     """
     from rich.table import Table
 
-    from mlops_cli.core import images
+    from mlops_cli.images import build as images
 
     st = state(ctx, json_output)
     info = images.inspect(ref)

@@ -9,12 +9,12 @@ import typer
 
 from mlops_cli.cli.console import CliReporter, escape, stdin_is_interactive
 from mlops_cli.cli.options import JsonOption, state
-from mlops_cli.core.errors import UsageError
+from mlops_cli.common.errors import UsageError
 
 if TYPE_CHECKING:
-    from mlops_cli.core.templates import Variable
+    from mlops_cli.scaffold.templates import Variable
 
-# Kept here, not imported from core.templates: that module loads pydantic, and `--help`
+# Kept here, not imported from scaffold.templates: that module loads pydantic, and `--help`
 # must not pay for it.
 DEFAULT_TEMPLATE = "sklearn-classifier"
 
@@ -75,8 +75,8 @@ def init(
 
       cd existing-repo && mlops init --here --template minimal --dry-run
     """
-    from mlops_cli.core.scaffold import init_project
-    from mlops_cli.core.templates import resolve_answers, resolve_template
+    from mlops_cli.scaffold.init import init_project
+    from mlops_cli.scaffold.templates import resolve_answers, resolve_template
 
     st = state(ctx, json_output)
     if here and directory != Path():

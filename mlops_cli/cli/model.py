@@ -10,11 +10,11 @@ import typer
 
 from mlops_cli.cli.console import CliReporter, State, escape
 from mlops_cli.cli.options import JsonOption, state
-from mlops_cli.core.errors import UsageError
+from mlops_cli.common.errors import UsageError
 
 if TYPE_CHECKING:
-    from mlops_cli.core.project import Project
-    from mlops_cli.core.registry import Shown
+    from mlops_cli.project.root import Project
+    from mlops_cli.registry.records import Shown
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -30,7 +30,7 @@ PushOption = Annotated[
 
 
 def _project(st: State) -> Project:
-    from mlops_cli.core.project import open_project
+    from mlops_cli.project.root import open_project
 
     return open_project(st.cwd)
 
@@ -72,7 +72,7 @@ def add(
 
       mlops model add churn --path models/model.skops --data holdout --target churned
     """
-    from mlops_cli.core.modeldecl import add as add_model
+    from mlops_cli.registry.declare import add as add_model
 
     if task not in ("classification", "regression"):
         raise UsageError(f"--task is classification or regression, not {task!r}")
@@ -117,7 +117,7 @@ def register(
 
       mlops model register churn --bump minor -m "more trees"
     """
-    from mlops_cli.core.register import register as do_register
+    from mlops_cli.registry.register import register as do_register
 
     if bump is not None and bump not in ("major", "minor", "patch"):
         raise typer.BadParameter("use major, minor or patch", param_hint="--bump")
@@ -162,7 +162,7 @@ def list_(
 
       mlops model list churn --json
     """
-    from mlops_cli.core.registry import list_versions
+    from mlops_cli.registry.records import list_versions
 
     st = state(ctx, json_output)
     rows = list_versions(_project(st), name)
@@ -207,7 +207,7 @@ def show(
 
       mlops model show churn#prod
     """
-    from mlops_cli.core.registry import show as do_show
+    from mlops_cli.registry.records import show as do_show
 
     st = state(ctx, json_output)
     shown = do_show(_project(st), spec)
@@ -318,7 +318,7 @@ def promote(
 
       mlops model promote churn v0.2.0 prod
     """
-    from mlops_cli.core.stages import promote as do_promote
+    from mlops_cli.registry.stages import promote as do_promote
 
     if len(args) == 2 and "@" in args[0]:
         name, _, version = args[0].partition("@")
@@ -365,7 +365,7 @@ def deprecate(
 
       mlops model deprecate churn@v0.1.0 -m "leaks the label"
     """
-    from mlops_cli.core.stages import deprecate as do_deprecate
+    from mlops_cli.registry.stages import deprecate as do_deprecate
 
     st = state(ctx, json_output)
     done = do_deprecate(_project(st), spec, message=message, push=push)
@@ -396,7 +396,7 @@ def card(
 
       mlops model card churn@v0.2.0 > MODEL_CARD.md
     """
-    from mlops_cli.core.modelcard import render_card
+    from mlops_cli.registry.card import render_card
 
     st = state(ctx, json_output)
     text = render_card(_project(st), spec, template=st.cwd / template if template else None)

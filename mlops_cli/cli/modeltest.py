@@ -9,11 +9,11 @@ import typer
 
 from mlops_cli.cli.console import CliReporter, State, escape
 from mlops_cli.cli.options import JsonOption, state
-from mlops_cli.core.errors import CheckFailed, UsageError
+from mlops_cli.common.errors import CheckFailed, UsageError
 
 if TYPE_CHECKING:
-    from mlops_cli.core.modeltests import TestReport
-    from mlops_cli.core.project import Project
+    from mlops_cli.modeltest.run import TestReport
+    from mlops_cli.project.root import Project
 
 
 def test(
@@ -63,9 +63,9 @@ def test(
 
       mlops test churn@v0.2.0 --image localhost:5000/churn:v0.2.0
     """
-    from mlops_cli.core.modeltests import test_model, write_junit
-    from mlops_cli.core.project import open_project
-    from mlops_cli.core.registry import check_recordable, record_tests
+    from mlops_cli.modeltest.run import test_model, write_junit
+    from mlops_cli.project.root import open_project
+    from mlops_cli.registry.records import check_recordable, record_tests
 
     st = state(ctx, json_output)
     project = open_project(st.cwd)
@@ -79,7 +79,7 @@ def test(
     if record:
         check_recordable(project)
     if image is not None:
-        from mlops_cli.core.imagetest import test_image
+        from mlops_cli.images.imagetest import test_image
 
         report = test_image(project, spec, image, reporter=CliReporter(st))
     else:

@@ -72,9 +72,9 @@ def infer(
 
       mlops schema infer data/raw/export.csv --delimiter ';' --decimal ',' --force
     """
-    from mlops_cli.core.errors import NotAProject
-    from mlops_cli.core.project import find_root
-    from mlops_cli.core.schema_infer import dialect_for, infer_schema
+    from mlops_cli.common.errors import NotAProject
+    from mlops_cli.project.root import find_root
+    from mlops_cli.validation.infer import dialect_for, infer_schema
 
     st = state(ctx, json_output)
     try:

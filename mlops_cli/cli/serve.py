@@ -39,8 +39,8 @@ def serve(
       mlops serve churn@v0.2.0 --port 8080 &
       curl -s localhost:8080/predict -d '[{"tenure": 3, "plan": "basic"}]'
     """
-    from mlops_cli.core.project import open_project
-    from mlops_cli.core.serving import serve as run
+    from mlops_cli.images.serve import serve as run
+    from mlops_cli.project.root import open_project
 
     st = state(ctx, json_output)
 

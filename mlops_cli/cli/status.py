@@ -29,9 +29,9 @@ def status(
 
       mlops status --check --remote   # a CI gate: exit 1 and the reasons when stale
     """
-    from mlops_cli.core.errors import CheckFailed
-    from mlops_cli.core.project import open_project
-    from mlops_cli.core.status import project_status
+    from mlops_cli.common.errors import CheckFailed
+    from mlops_cli.project.root import open_project
+    from mlops_cli.status.status import project_status
 
     st = state(ctx, json_output)
     project = open_project(st.cwd)
@@ -59,7 +59,7 @@ def _render(st: object, report: object) -> None:
     from rich.table import Table
 
     from mlops_cli.cli.console import State
-    from mlops_cli.core.status import StatusReport
+    from mlops_cli.status.status import StatusReport
 
     assert isinstance(st, State) and isinstance(report, StatusReport)
     out = st.out  # one console for the whole view, not one per line

@@ -25,7 +25,7 @@ def list_(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """
     from rich.table import Table
 
-    from mlops_cli.core.templates import list_templates
+    from mlops_cli.scaffold.templates import list_templates
 
     st = state(ctx, json_output)
     found = list_templates()
@@ -79,9 +79,9 @@ def update(
     """
     from mlops_cli.cli.console import CliReporter
     from mlops_cli.cli.init import parse_sets
-    from mlops_cli.core.errors import CheckFailed
-    from mlops_cli.core.project import open_project
-    from mlops_cli.core.template_update import update_project
+    from mlops_cli.common.errors import CheckFailed
+    from mlops_cli.project.root import open_project
+    from mlops_cli.scaffold.update import update_project
 
     st = state(ctx, json_output)
     project = open_project(st.cwd)

@@ -10,10 +10,10 @@ import typer
 from mlops_cli.cli.console import CliReporter, State, escape
 from mlops_cli.cli.hookfast import plain_lines
 from mlops_cli.cli.options import JsonOption, state
-from mlops_cli.core.errors import CheckFailed
+from mlops_cli.common.errors import CheckFailed
 
 if TYPE_CHECKING:
-    from mlops_cli.core.validation import ValidationRun
+    from mlops_cli.validation.validate import ValidationRun
 
 
 def validate(
@@ -68,7 +68,7 @@ def validate(
 
       mlops validate --hook data/raw/data.csv.dvc schemas/raw.yaml
     """
-    from mlops_cli.core.validation import run_validation
+    from mlops_cli.validation.validate import run_validation
 
     st = state(ctx, json_output)
     reporter = CliReporter(st) if not hook else _QuietReporter(st)
@@ -82,7 +82,7 @@ def validate(
         reporter=reporter,
     )
     if junit is not None:
-        from mlops_cli.core.junit import write_junit
+        from mlops_cli.validation.junit import write_junit
 
         write_junit(st.cwd / junit, run)
     _render(st, run, hook=hook)
@@ -120,7 +120,7 @@ def _render(st: State, run: ValidationRun, *, hook: bool) -> None:
 def _table(st: State, run: ValidationRun) -> None:
     from rich.table import Table
 
-    from mlops_cli.core.junit import examples_text
+    from mlops_cli.validation.junit import examples_text
 
     table = Table(title="Validation", title_justify="left")
     if st.quiet and run.passed:

@@ -16,7 +16,7 @@ import pytest
 from mlops_cli import __version__
 from mlops_cli.cli.entry import was_interrupted
 from tests.conftest import mlops_bin
-from tests.core.tpl import BASIC, make_template
+from tests.tpl import BASIC, make_template
 
 
 def test_version_fast_path_and_typer_path(mlops: Any, cli: Any) -> None:
@@ -90,7 +90,7 @@ def test_templates_list(cli: Any) -> None:
 def test_internal_error_is_exit_70_with_log(
     cli: Any, monkeypatch: pytest.MonkeyPatch, isolated_env: Path
 ) -> None:
-    import mlops_cli.core.templates as templates
+    import mlops_cli.scaffold.templates as templates
 
     def boom() -> None:
         raise ZeroDivisionError("secret-token-123 must not matter")
@@ -110,7 +110,7 @@ def test_a_base_exception_from_a_library_is_exit_70_too(
 ) -> None:
     """A Rust extension's panic arrives as pyo3's PanicException, a BaseException: it is
     still a bug to report (exit 70 and a log), not a traceback."""
-    import mlops_cli.core.templates as templates
+    import mlops_cli.scaffold.templates as templates
 
     class PanicException(BaseException):
         pass

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from mlops_cli.core.dvcfiles import cache_dir, object_path, read_outputs
-from mlops_cli.core.project import Project
+from mlops_cli.dvc.files import cache_dir, object_path, read_outputs
+from mlops_cli.project.root import Project
 from tests.conftest import mlops_bin
-from tests.core.datarepo import CSV, big_file, clone, dvc, git, md5, new_project, staged, write
+from tests.datarepo import CSV, big_file, clone, dvc, git, md5, new_project, staged, write
 from tests.plugins.sshd import SshServer
 
 
@@ -63,8 +63,8 @@ def test_add_prints_what_it_did(cli: Any, project: Project) -> None:
 
 
 def test_add_refuses_bad_data_with_the_report(cli: Any, project: Project) -> None:
-    pytest.importorskip("mlops_cli.core.validation")
-    from tests.core.test_data import SCHEMA
+    pytest.importorskip("mlops_cli.validation.validate")
+    from tests.data.test_datasets import SCHEMA
 
     write(project.root / "schemas/prices.yaml", SCHEMA.encode())
     write(project.root / "data/prices.csv", b"id,price\n1,1.0\n2,-5.5\n")

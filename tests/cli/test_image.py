@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from mlops_cli.core.container import free_port
+from mlops_cli.images.container import free_port
 from tests.conftest import mlops_bin
 
 NO_DAEMON = "unix:///nonexistent/docker.sock"

@@ -26,9 +26,9 @@ from typer.core import TyperGroup
 from mlops_cli.cli.reference import command_contexts
 from tests.cli.test_reference import JSON_EXEMPT
 from tests.conftest import mlops_bin
-from tests.core.datarepo import CSV, dvc, git, new_project, write
-from tests.core.tpl import BASIC, make_template
+from tests.datarepo import CSV, dvc, git, new_project, write
 from tests.modelproject import NAME, copy_of, trained, weak
+from tests.tpl import BASIC, make_template
 
 Setup = Callable[[Path, Any], None]
 
@@ -99,7 +99,7 @@ _HOLD_LOCK = (
     "print('held', flush=True)\n"
     "time.sleep(120)\n"
 )
-_HOLDERS: list[subprocess.Popen[str]] = []  # the holder uses flock, as core/fs.py does
+_HOLDERS: list[subprocess.Popen[str]] = []  # the holder uses flock, as common/fs.py does
 
 M = f"{NAME}@v1.0.0"  # registered, tested and in prod in the `weak` project
 CASES: dict[str, dict[str, Case]] = {
@@ -151,9 +151,27 @@ CASES: dict[str, dict[str, Case]] = {
     },
     "model add": {
         "success": Case(
-            ["model", "add", "other", "--path", "models/model.skops", "--target", "target"], 0
+            [
+                "model",
+                "add",
+                "other",
+                "--path",
+                "models/model.skops",
+                "--data",
+                "holdout",
+                "--target",
+                "target",
+            ],
+            0,
         ),
-        "bad input": Case(["model", "add", NAME, "--path", "models/model.skops"], 3),
+        "bad input": Case(  # the name is declared already
+            ["model", "add", NAME, "--path", "models/model.skops", "--target", "target"], 3
+        ),
+        "busy": Case(
+            ["model", "add", "other", "--path", "models/model.skops", "--target", "target"],
+            5,
+            setup=_lock_held,
+        ),
     },
     "model card": {
         "success": Case(["model", "card", M], 0, "weak"),
@@ -215,9 +233,9 @@ CASES: dict[str, dict[str, Case]] = {
 }
 # Outcomes a command can reach but this table leaves to its own tests, with the reason.
 ELSEWHERE = {
-    ("image build", "check failed"): "a failing build needs Docker: tests/core/test_images.py",
-    ("image inspect", "success"): "needs a built image: tests/core/test_images.py",
-    ("image push", "success"): "needs a built image and a registry: tests/core/test_images.py",
+    ("image build", "check failed"): "a failing build needs Docker: tests/images/test_build.py",
+    ("image inspect", "success"): "needs a built image: tests/images/test_build.py",
+    ("image push", "success"): "needs a built image and a registry: tests/images/test_build.py",
 }
 USAGE = Case(["--no-such-option"], 2)  # appended to each command's own words
 
@@ -334,7 +352,7 @@ def test_one_document_for_every_command_and_outcome(
 
 def _serve(root: Path, args: list[str]) -> tuple[str, int]:
     """Start `mlops serve --json`, wait for its document, Ctrl-C it: stdout is still one."""
-    from mlops_cli.core.container import free_port
+    from mlops_cli.images.container import free_port
 
     proc = subprocess.Popen(
         [*mlops_bin(), *args, "--port", str(free_port()), "--json"],
@@ -377,7 +395,7 @@ def test_an_internal_error_under_json_is_one_document_too(
     cli: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Exit 70 (a bug) cannot be caused from outside: an in-process run with a failing core."""
-    import mlops_cli.core.templates as templates
+    import mlops_cli.scaffold.templates as templates
 
     def boom() -> None:
         raise ZeroDivisionError("division by zero")
@@ -397,7 +415,7 @@ def test_nothing_but_the_document_reaches_stdout(mlops: Any, tmp_path: Path) -> 
     and Python code writing to sys.stdout) under --json: that text goes to stderr."""
     code = (
         "import os, subprocess, sys\n"
-        "import mlops_cli.core.templates as t\n"
+        "import mlops_cli.scaffold.templates as t\n"
         "real = t.list_templates\n"
         "def noisy(*a, **k):\n"
         "    print('stray python print')\n"

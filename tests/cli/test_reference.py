@@ -16,9 +16,9 @@ from mlops_cli.cli.reference import (
     generated,
     write_all,
 )
-from mlops_cli.core.config import json_schema
-from mlops_cli.core.project import validate_config
-from mlops_cli.core.yamlio import parse_yaml
+from mlops_cli.common.yamlio import parse_yaml
+from mlops_cli.project.config import json_schema
+from mlops_cli.project.root import validate_config
 from tests.conftest import REPO_ROOT
 
 REGENERATE = "run `python -m mlops_cli.cli.reference` and commit the result"

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from mlops_cli.core.project import Project
-from tests.core.datarepo import CSV, clone, dvc, git, new_project, write
+from mlops_cli.project.root import Project
+from tests.datarepo import CSV, clone, dvc, git, new_project, write
 from tests.plugins.s3 import CREDENTIALS, S3Bucket
 
 

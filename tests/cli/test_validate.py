@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.core.valdata import backdate, rows, write_csv, write_project
 from tests.required import unavailable
+from tests.valdata import backdate, rows, write_csv, write_project
 
 
 @pytest.fixture
@@ -203,7 +203,7 @@ def test_hook_skips_data_that_is_not_pulled(cli: Any, project: Path) -> None:
 
 
 def test_hook_never_takes_the_repo_lock(cli: Any, project: Path) -> None:
-    from mlops_cli.core.fs import repo_lock
+    from mlops_cli.common.fs import repo_lock
 
     with repo_lock(project, "test holds it", timeout=0):
         result = cli("-C", str(project), "validate", "--hook", "mlops.yaml")

@@ -184,8 +184,8 @@ def git(root: Path, *args: str) -> str:
 
 def owned_files_parse(root: Path) -> None:
     """Every file mlops owns in the work tree parses."""
-    from mlops_cli.core.project import load_config
-    from mlops_cli.core.registry import parse_record
+    from mlops_cli.project.root import load_config
+    from mlops_cli.registry.records import parse_record
 
     load_config(root / "mlops.yaml")
     models = root / ".mlops" / "models"
@@ -208,7 +208,7 @@ def _walk(root: Path, suffix: str) -> list[Path]:
 def tags_match_records(root: Path) -> None:
     """No `name@version` tag without its record at the tag's commit; no committed record
     (at HEAD) without its tag."""
-    from mlops_cli.core.registry import parse_record, record_path
+    from mlops_cli.registry.records import parse_record, record_path
 
     tags = set(git(root, "tag", "--list").split())
     for tag in tags:

@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops_cli.core.fs import repo_lock
-from mlops_cli.core.project import load_config
-from mlops_cli.core.registry import parse_record, record_path
+from mlops_cli.common.fs import repo_lock
+from mlops_cli.project.root import load_config
+from mlops_cli.registry.records import parse_record, record_path
 from tests.conftest import mlops_bin
 from tests.modelproject import NAME, commit_all, copy_of, git, retrain, tags, trained
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from mlops_cli.core.fs import _STATE_IGNORE
+from mlops_cli.common.fs import _STATE_IGNORE
 from tests.conftest import tree_bytes
 from tests.faults.harness import git, owned_files_parse, run_mlops, tags_match_records, temp_files
 from tests.modelproject import NAME, trained

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from mlops_cli.core.errors import MlopsError
-from mlops_cli.core.project import load_config
+from mlops_cli.common.errors import MlopsError
+from mlops_cli.project.root import load_config
 from tests.fuzz import examples
 
 SETTINGS = settings(

@@ -27,13 +27,13 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
-from mlops_cli.core.errors import MlopsError
-from mlops_cli.core.registry import parse_record
-from mlops_cli.core.templates import builtin_root, load_template_dir, resolve_template
-from mlops_cli.core.validation import validate_file
+from mlops_cli.common.errors import MlopsError
+from mlops_cli.registry.records import parse_record
+from mlops_cli.scaffold.templates import builtin_root, load_template_dir, resolve_template
+from mlops_cli.validation.validate import validate_file
 from tests.conftest import mlops_bin, tree_bytes
-from tests.core.valdata import SCHEMA, rows, write_csv
 from tests.fuzz import examples
+from tests.valdata import SCHEMA, rows, write_csv
 
 TIME_BOUND = 5.0
 RSS_BOUND_MIB = 512
@@ -307,7 +307,7 @@ def test_schema_cli_one_line_exit_3(
 
 
 def check_record(raw: bytes) -> None:
-    from mlops_cli.core.errors import ConfigError, InputError
+    from mlops_cli.common.errors import ConfigError, InputError
 
     result = bounded(lambda: parse_record(raw, "fuzz.yaml"), allowed=(ConfigError, InputError))
     if isinstance(result, MlopsError):
@@ -500,7 +500,7 @@ def test_parquet_layout_of_mutated_bytes(tmp_path: Path, raw: bytes) -> None:
     """A damaged Parquet footer (read without pyarrow) gives pyarrow's layout, or exit 3.
     Only the layout: polars itself may abort the process on damaged data pages (it did
     before the footer was read this way), which a fuzzed suite cannot survive."""
-    from mlops_cli.core.csvread import _pyarrow_layout, parquet_layout
+    from mlops_cli.validation.readers import _pyarrow_layout, parquet_layout
 
     data = tmp_path / "data.parquet"
     data.write_bytes(raw)
@@ -511,7 +511,7 @@ def test_parquet_layout_of_mutated_bytes(tmp_path: Path, raw: bytes) -> None:
 
 
 def test_non_utf8_column_name_is_a_damaged_file(tmp_path: Path) -> None:
-    from mlops_cli.core.csvread import _pyarrow_layout, parquet_layout
+    from mlops_cli.validation.readers import _pyarrow_layout, parquet_layout
 
     data = tmp_path / "data.parquet"
     data.write_bytes(_non_utf8_column_name())

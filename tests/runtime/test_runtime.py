@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from mlops_cli.core.modelbundle import prepare_bundle, write_model_dir
-from mlops_cli.core.progress import NullReporter
-from mlops_cli.core.project import open_project
+from mlops_cli.common.progress import NullReporter
+from mlops_cli.images.bundle import prepare_bundle, write_model_dir
+from mlops_cli.project.root import open_project
 from mlops_cli.runtime import model as runtime_model
 from mlops_cli.runtime.app import App
 from tests.conftest import REPO_ROOT

@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 import yaml
 
-from mlops_cli.core import dockerd
-from mlops_cli.core.imagecontext import assemble
-from mlops_cli.core.images import plan
-from mlops_cli.core.progress import NullReporter
-from mlops_cli.core.project import open_project
-from mlops_cli.core.wheelhouse import resolve_wheels
+from mlops_cli.common.progress import NullReporter
+from mlops_cli.images import dockerd
+from mlops_cli.images.build import plan
+from mlops_cli.images.context import assemble
+from mlops_cli.images.wheels import resolve_wheels
+from mlops_cli.project.root import open_project
 from tests.plugins.docker import AuthRegistry
 
 pytestmark = pytest.mark.docker

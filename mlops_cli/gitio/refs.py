@@ -1,0 +1,293 @@
+"""Git plumbing for the registry: read tags and committed files, commit one file, make tags.
+
+`commit_file` commits exactly one path on top of HEAD without touching the user's other
+staged or unstaged changes (a temporary index), and moves HEAD and creates any annotated
+tags in ONE `git update-ref --stdin` transaction: either the record commit and its tag both
+exist, or neither does. HEAD moves only if it still points where we read it (compare and
+swap), so two writers cannot both win. Hooks do not run: mlops writes metadata, not code.
+
+Plain `git` subprocesses, not GitPython: each call is one process and the transaction
+semantics are git's own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlops_cli.common.errors import ExternalToolError, InputError
+from mlops_cli.common.fs import atomic_write_bytes
+
+_FIELDS = 7  # fields per tag in list_tags' for-each-ref format
+
+
+def git(
+    root: Path,
+    *args: str,
+    input: bytes | None = None,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run git in `root`; ExternalToolError naming the command when it fails."""
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(root), *args],
+            input=input,
+            capture_output=True,
+            env={**os.environ, **env} if env else None,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise InputError("git is not installed", hint="install git and retry") from None
+    if check and proc.returncode != 0:
+        stderr = proc.stderr.decode("utf-8", "replace").strip().replace("\n", " ")
+        if "Please tell me who you are" in stderr or "empty ident" in stderr:
+            raise InputError(
+                "git has no identity to write the commit or tag with",
+                hint="run `git config --global user.name ...` and `... user.email ...`",
+            )
+        raise ExternalToolError(f"git {args[0]} failed: {stderr[-400:]}")
+    return proc
+
+
+def out(root: Path, *args: str) -> str:
+    return git(root, *args).stdout.decode("utf-8", "replace").strip()
+
+
+def head(root: Path) -> str:
+    proc = git(root, "rev-parse", "--verify", "-q", "HEAD^{commit}", check=False)
+    if proc.returncode != 0:
+        raise InputError(
+            f"{root}: the git repository has no commit yet",
+            hint="commit the project first (`git add -A && git commit`)",
+        )
+    return proc.stdout.decode().strip()
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    name: str
+    annotated: bool
+    target: str  # the commit the tag points at (peeled)
+    time: int  # tagger time, unix seconds (0 for lightweight tags)
+    tagger: str
+    message: str
+
+
+def list_tags(root: Path) -> list[TagInfo]:
+    """Every tag with its target commit, tagger time and message, in one git call."""
+    fmt = "%00".join(
+        [
+            "%(refname:strip=2)",
+            "%(objecttype)",
+            "%(*objectname)",
+            "%(objectname)",
+            "%(taggerdate:unix)",
+            "%(taggername) %(taggeremail)",
+            "%(contents)",
+            "",
+        ]
+    )
+    raw = git(root, "for-each-ref", f"--format={fmt}", "refs/tags").stdout
+    tags = []
+    # Each tag is its fields, each ended by NUL, and then the newline git adds.
+    for entry in raw.decode("utf-8", "replace").split("\0\n"):
+        parts = entry.split("\0")
+        if len(parts) != _FIELDS:
+            continue
+        name, kind, peeled, obj, when, tagger, message = parts
+        annotated = kind == "tag"
+        tags.append(
+            TagInfo(
+                name=name,
+                annotated=annotated,
+                target=peeled if annotated else obj,
+                time=int(when) if when.strip().isdigit() else 0,
+                tagger=tagger.strip(),
+                message=message.strip(),
+            )
+        )
+    return tags
+
+
+def read_blob(root: Path, rev: str, path: str) -> bytes | None:
+    """The bytes of `path` at `rev`, or None when it is not there."""
+    proc = git(root, "cat-file", "blob", f"{rev}:{path}", check=False)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def ls_tree(root: Path, rev: str, folder: str) -> list[str]:
+    proc = git(root, "ls-tree", "-r", "--name-only", "-z", rev, "--", folder, check=False)
+    if proc.returncode != 0:
+        return []
+    return [p for p in proc.stdout.decode("utf-8", "replace").split("\0") if p]
+
+
+def read_blobs(root: Path, rev: str, paths: list[str]) -> dict[str, bytes]:
+    """Several files at `rev` in one `git cat-file --batch` call: path -> bytes."""
+    found = read_objects(root, [f"{rev}:{p}" for p in paths])
+    return {p: found[f"{rev}:{p}"] for p in paths if f"{rev}:{p}" in found}
+
+
+def read_objects(root: Path, specs: list[str]) -> dict[str, bytes]:
+    """`rev:path` specs -> the blob bytes of those that exist, in one git call."""
+    if not specs:
+        return {}
+    data = git(root, "cat-file", "--batch", input="".join(f"{s}\n" for s in specs).encode()).stdout
+    found: dict[str, bytes] = {}
+    pos = 0
+    for spec in specs:
+        end = data.index(b"\n", pos)
+        header = data[pos:end].split()
+        pos = end + 1
+        if len(header) == 3 and header[1] == b"blob":
+            size = int(header[2])
+            found[spec] = data[pos : pos + size]
+            pos += size + 1
+        elif len(header) == 3:  # a tree or commit: skip its content
+            pos += int(header[2]) + 1
+    return found
+
+
+def dirty_paths(root: Path, paths: list[str]) -> dict[str, str]:
+    """Of `paths`, those whose work tree or index differs from HEAD: path -> what differs."""
+    if not paths:
+        return {}
+    raw = git(
+        root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *paths
+    ).stdout.decode("utf-8", "replace")
+    found: dict[str, str] = {}
+    entries = iter(raw.split("\0"))
+    for entry in entries:
+        if len(entry) < 4:
+            continue
+        code, path = entry[:2], entry[3:]
+        if code[0] in "RC":
+            next(entries, None)  # the rename's source path
+        found[path] = {
+            "??": "not committed (untracked)",
+            "!!": "ignored by git, not committed",
+        }.get(code, "modified, not committed" if "D" not in code else "deleted, not committed")
+    return found
+
+
+def is_tracked(root: Path, path: str, rev: str = "HEAD") -> bool:
+    return git(root, "cat-file", "-e", f"{rev}:{path}", check=False).returncode == 0
+
+
+@dataclass(frozen=True)
+class NewTag:
+    name: str
+    message: str
+    target: str | None = None  # None: the commit made by commit_file
+
+
+def _tag_object(root: Path, tag: NewTag, target: str) -> str:
+    ident = out(root, "var", "GIT_COMMITTER_IDENT")
+    body = f"object {target}\ntype commit\ntag {tag.name}\ntagger {ident}\n\n{tag.message}\n"
+    return git(root, "mktag", input=body.encode()).stdout.decode().strip()
+
+
+def _transaction(root: Path, lines: list[str], reason: str) -> None:
+    proc = git(
+        root, "update-ref", "-m", reason, "--stdin", input="".join(lines).encode(), check=False
+    )
+    if proc.returncode != 0:
+        stderr = proc.stderr.decode("utf-8", "replace").strip().replace("\n", " ")
+        raise ConflictWithGit(stderr)
+
+
+class ConflictWithGit(InputError):
+    """A ref moved or a tag appeared while we wrote: nothing was changed."""
+
+    kind = "conflict"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"another process changed the branch or created the tag meanwhile: {detail[-300:]}",
+            hint="nothing was written; look at `git log` and `git tag`, then run the command again",
+        )
+
+
+def create_tags(root: Path, tags: list[NewTag], reason: str) -> None:
+    """Create annotated tags atomically: all of them or none (an existing name refuses all)."""
+    lines = []
+    for tag in tags:
+        assert tag.target is not None
+        obj = _tag_object(root, tag, tag.target)
+        lines.append(f"create refs/tags/{tag.name} {obj}\n")
+    _transaction(root, lines, reason)
+
+
+def commit_file(
+    root: Path,
+    rel_path: str,
+    content: bytes,
+    message: str,
+    *,
+    expect_head: str,
+    tags: Sequence[NewTag] = (),
+) -> str:
+    """Write `rel_path` in the work tree and commit only it on HEAD, plus `tags`, atomically.
+
+    Returns the new commit. On any failure the work-tree file is restored and HEAD, the
+    index and the tags are as before.
+    """
+    target = root / rel_path
+    before = target.read_bytes() if target.is_file() else None
+    blob = git(root, "hash-object", "-w", "--stdin", input=content).stdout.decode().strip()
+    with tempfile.TemporaryDirectory(prefix="mlops-index-") as tmp:
+        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        git(root, "read-tree", expect_head, env=env)
+        git(root, "update-index", "--add", "--cacheinfo", f"100644,{blob},{rel_path}", env=env)
+        tree = git(root, "write-tree", env=env).stdout.decode().strip()
+    commit = (
+        git(root, "commit-tree", tree, "-p", expect_head, "-F", "-", input=message.encode())
+        .stdout.decode()
+        .strip()
+    )
+    lines = [f"update HEAD {commit} {expect_head}\n"]
+    for tag in tags:
+        obj = _tag_object(root, tag, tag.target or commit)
+        lines.append(f"create refs/tags/{tag.name} {obj}\n")
+    atomic_write_bytes(target, content)
+    try:
+        _transaction(root, lines, message.splitlines()[0])
+    except BaseException:
+        if before is None:
+            with contextlib.suppress(OSError):
+                target.unlink()
+        else:
+            atomic_write_bytes(target, before)
+        raise
+    # The user's index learns the new blob for this one path; their other entries stay.
+    git(root, "update-index", "--add", "--cacheinfo", f"100644,{blob},{rel_path}", check=False)
+    return commit
+
+
+def push(root: Path, refs: list[str]) -> str:
+    """Push `refs` (e.g. HEAD and tags) to the branch's upstream remote, else `origin`."""
+    remote = "origin"
+    upstream = git(root, "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{u}", check=False)
+    if upstream.returncode == 0 and "/" in upstream.stdout.decode():
+        remote = upstream.stdout.decode().strip().split("/", 1)[0]
+    if git(root, "remote", "get-url", remote, check=False).returncode != 0:
+        raise InputError(
+            f"cannot push: the repository has no remote {remote!r}",
+            hint="add one (`git remote add origin URL`) and push with `git push --follow-tags`",
+        )
+    proc = git(root, "push", "--atomic", "--porcelain", remote, *refs, check=False)
+    if proc.returncode != 0:
+        stderr = proc.stderr.decode("utf-8", "replace").strip().replace("\n", " ")
+        raise ExternalToolError(
+            f"git push to {remote} failed: {stderr[-300:]}",
+            hint=f"the local commit and tags are in place; push them with `git push {remote} "
+            + " ".join(refs)
+            + "`",
+        )
+    return remote

@@ -1,0 +1,315 @@
+"""The one module every model loader goes through (`mlops test`, image builds, the card).
+
+Contract:
+
+    check_loadable(path, fmt, *, project, trusted_types=[], trust=False) -> LoadCheck
+        validates WITHOUT unpickling anything: exit 3 (InputError) for a missing file, a DVC
+        or git-lfs pointer, a truncated or corrupt file; exit 4 (UnsafeError) for a file
+        that would not be loaded safely.
+    load_model(path, fmt, *, project, trusted_types=[], trust=False) -> the estimator
+        check_loadable, then the load itself.
+
+Policy:
+
+* skops (the default): skops refuses every type it does not trust by default; mlops lists
+  those types and loads the file only when each is in the model's `trusted_types` in
+  mlops.yaml. `--trust` does not widen that: name the types.
+* joblib / pickle: unpickled only when the file's sha256 is the artifact of a version
+  record committed in git (at HEAD or at a version tag), or with `--trust`. A file that
+  passes is still unpickled through `picklesafe`'s guard (the second layer), which
+  refuses stdlib callables, functions, file-touching classes and attribute tricks, so a
+  `__reduce__` that would create a file or run a command never gets the callable.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlops_cli.common.errors import InputError, UnsafeError
+from mlops_cli.common.fs import sha256_file
+from mlops_cli.modeltest import pickleguard as picklesafe
+from mlops_cli.project.root import Project
+
+LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
+_DVC_POINTER = re.compile(rb"^\s*(outs:|-?\s*md5:\s*[0-9a-f]{32})", re.MULTILINE)
+_COMPRESSED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x5d\x00\x00", b'\x04"M\x18', b"ZF")
+MAX_SCAN_BYTES = 512 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LoadCheck:
+    """What `check_loadable` established about a model file."""
+
+    path: Path
+    format: str
+    sha256: str
+    bytes: int
+    trusted_by: str  # why it may be loaded
+    types: list[str] = field(default_factory=list)  # skops: non-default types; pickle: globals
+    warnings: list[str] = field(default_factory=list)
+
+
+def _pointer(path: Path, head: bytes, size: int) -> None:
+    shown = path.name
+    if head.startswith(LFS_POINTER):
+        raise InputError(
+            f"{path} is a git-lfs pointer ({size} bytes), not the model",
+            hint=f"fetch the real file with `git lfs pull --include {shown}`",
+        )
+    if size < 2048 and _DVC_POINTER.search(head):
+        raise InputError(
+            f"{path} is a DVC pointer file ({size} bytes), not the model",
+            hint="fetch the real file with `dvc pull` (or `dvc checkout` if it is in the cache)",
+        )
+
+
+def _truncated(path: Path, why: str) -> InputError:
+    return InputError(
+        f"{path} is truncated or corrupt: {why}",
+        hint="restore it (`dvc checkout`, `dvc pull`) or train it again (`dvc repro`)",
+    )
+
+
+def check_loadable(
+    path: Path,
+    fmt: str,
+    *,
+    project: Project | None,
+    trusted_types: list[str] | tuple[str, ...] = (),
+    trust: bool = False,
+) -> LoadCheck:
+    """Validate a model file without executing any of it (see the module docstring)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(
+            f"{path}: no such model file",
+            hint="train it (`dvc repro`) or fetch it (`dvc pull`)",
+        )
+    sha, size = sha256_file(path)
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    if size == 0:
+        raise _truncated(path, "the file is empty")
+    _pointer(path, head, size)
+    if fmt == "skops":
+        from mlops_cli.project.code import trusted_prefixes
+
+        try:
+            return _check_skops(
+                path, head, sha, size, list(trusted_types), trusted_prefixes(project)
+            )
+        except UnsafeError as exc:
+            _hint_project_code(exc, project)
+            raise
+    if fmt not in ("joblib", "pickle"):
+        raise InputError(f"{path}: unknown model format {fmt!r} (skops, joblib or pickle)")
+    if head.startswith(b"PK\x03\x04"):
+        raise InputError(
+            f"{path} is a zip archive (a skops file?), not a {fmt} file",
+            hint="set `format: skops` for this model in mlops.yaml",
+        )
+    globals_ = _scan_pickle(path, head, fmt)
+    trusted_by = "--trust" if trust else _trusting_record(project, sha)
+    if trusted_by is None:
+        raise UnsafeError(
+            f"refusing to unpickle {path}: its sha256 {sha[:12]}… is in no committed version"
+            " record, and loading a pickle can run any code",
+            hint="save the model with skops (skops.io.dump), or register it "
+            "(`mlops model register`), or pass --trust if you know where it came from",
+        )
+    refused = [r for m, n in globals_ if (r := picklesafe.precheck(m, n))]
+    if refused:
+        raise _unsafe(path, refused)
+    types = sorted({f"{m}.{n}" for m, n in globals_})
+    return LoadCheck(path, fmt, sha, size, trusted_by, types)
+
+
+def _hint_project_code(exc: UnsafeError, project: Project | None) -> None:
+    """A refused type from a folder of the project: say how to declare the project's code."""
+    if project is None:
+        return
+    declared = project.config.code
+    for word in re.findall(r"\b([A-Za-z_]\w*)\.[\w.]+", exc.message.partition("trust")[2]):
+        for folder in (project.root / word, project.root / "src" / word):
+            if folder.is_dir():
+                rel = folder.relative_to(project.root).as_posix()
+                if declared is None:
+                    exc.hint = (
+                        f"{word} is the project's own code: declare it in mlops.yaml"
+                        f" (code: {{path: {rel}}}) and mlops imports and trusts it"
+                    )
+                else:
+                    exc.hint = (
+                        f"{rel} is a folder of the project but not its declared code"
+                        f" (code.path: {declared.path}): move it there, or list the types"
+                        " under the model's `trusted_types`"
+                    )
+                return
+
+
+def _unsafe(path: Path, reasons: list[str]) -> UnsafeError:
+    shown = "; ".join(dict.fromkeys(reasons))
+    return UnsafeError(
+        f"refusing to load {path}: {shown[:600]}",
+        hint="a model pickle needs none of these; rebuild it, preferably with skops",
+    )
+
+
+def _check_skops(
+    path: Path, head: bytes, sha: str, size: int, trusted: list[str], code: tuple[str, ...] = ()
+) -> LoadCheck:
+    if not head.startswith(b"PK\x03\x04"):
+        if head[:1] == b"\x80" or head.startswith(_COMPRESSED):
+            raise UnsafeError(
+                f"{path} is declared skops but holds a pickle; refusing to load it as either",
+                hint="set the model's real format in mlops.yaml (and trust it explicitly)",
+            )
+        raise _truncated(path, "not a zip archive, which every skops file is")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+            if "schema.json" not in archive.namelist():
+                raise _truncated(path, "no schema.json inside, so not a skops file")
+    except zipfile.BadZipFile as exc:
+        raise _truncated(path, str(exc)) from None
+    except (OSError, EOFError) as exc:
+        raise _truncated(path, str(exc)) from None
+    if bad is not None:
+        raise _truncated(path, f"member {bad} fails its checksum")
+    import skops.io as sio
+
+    try:
+        untrusted = sorted(sio.get_untrusted_types(file=path))
+    except Exception as exc:  # skops raises many kinds for a damaged schema
+        raise _truncated(path, f"skops cannot read its schema ({exc})") from None
+    # DESIGN.md §8: the project's declared code is the one exception to naming every type.
+    from mlops_cli.project.code import is_under
+
+    refused = [t for t in untrusted if t not in trusted and not is_under(t, code)]
+    if refused:
+        raise UnsafeError(
+            f"refusing to load {path}: skops does not trust {', '.join(refused)}",
+            hint="if you trust these types, list them under the model's `trusted_types` in "
+            "mlops.yaml",
+        )
+    by = "skops defaults" + (" + trusted_types in mlops.yaml" if untrusted else "")
+    return LoadCheck(path, "skops", sha, size, by, untrusted)
+
+
+def _scan_pickle(path: Path, head: bytes, fmt: str) -> list[tuple[str, str]]:
+    """The globals of a pickle or joblib file, read statically; exit 3 when truncated."""
+    if path.stat().st_size > MAX_SCAN_BYTES:
+        return []  # the guarded unpickler still checks every global while loading
+    compressed = head.startswith(_COMPRESSED) or head[:1] == b"x"
+    if compressed:
+        if fmt != "joblib":
+            raise InputError(f"{path} is compressed; only joblib files may be (format: joblib)")
+        data = _decompress_joblib(path)
+    else:
+        data = path.read_bytes()
+    found = picklesafe.scan(data)
+    if not found.complete:
+        seen_array = any(n == "NumpyArrayWrapper" for _, n in found.globals)
+        # joblib writes array bytes inside the stream, which opcode parsers cannot walk.
+        if not (fmt == "joblib" and seen_array):
+            raise _truncated(path, found.error or "the pickle stream ends before its STOP")
+    return [
+        (m, n) for m, n in found.globals if (m, n) != ("joblib.numpy_pickle", "NumpyArrayWrapper")
+    ]
+
+
+def _decompress_joblib(path: Path) -> bytes:
+    from joblib.numpy_pickle_utils import _validate_fileobject_and_memmap
+
+    try:
+        with path.open("rb") as fh, _validate_fileobject_and_memmap(fh, str(path)) as (fobj, _):
+            if isinstance(fobj, str):
+                raise InputError(f"{path} uses joblib's pre-0.10 format, which mlops cannot load")
+            return bytes(fobj.read())
+    except InputError:
+        raise
+    except Exception as exc:  # zlib.error, EOFError, lzma.LZMAError, OSError...
+        raise _truncated(path, f"cannot decompress it ({exc})") from None
+
+
+def _trusting_record(project: Project | None, sha: str) -> str | None:
+    """`record <name>@<version>` when a committed record names this artifact sha256."""
+    if project is None:
+        return None
+    from mlops_cli.gitio import refs as gitrefs
+    from mlops_cli.registry import records as registry
+
+    for rec in registry.committed_records(project):
+        if rec.artifact.get("sha256") == sha:
+            return f"record {rec.model}@{rec.version}"
+    # Records of versions tagged on other branches are committed too.
+    specs = [
+        f"refs/tags/{v.tag}:{registry.record_path(model.name, v.version)}"
+        for model in registry.state(project).values()
+        for v in model.versions.values()
+    ]
+    for spec, raw in gitrefs.read_objects(project.root, specs).items():
+        if sha.encode() in raw:
+            rec = registry.parse_record(raw, spec)
+            if rec.artifact.get("sha256") == sha:
+                return f"record {rec.model}@{rec.version}"
+    return None
+
+
+def load_model(
+    path: Path,
+    fmt: str,
+    *,
+    project: Project | None,
+    trusted_types: list[str] | tuple[str, ...] = (),
+    trust: bool = False,
+) -> Any:
+    """Check, then load, a model file (see the module docstring for what is refused)."""
+    check = check_loadable(path, fmt, project=project, trusted_types=trusted_types, trust=trust)
+    if fmt == "skops":
+        import skops.io as sio
+
+        try:
+            return sio.load(path, trusted=check.types)
+        except Exception as exc:
+            raise InputError(
+                f"cannot load {path} with skops: {exc}", hint=_missing_hint(project, exc)
+            ) from None
+    try:
+        with Path(path).open("rb") as fh:
+            if fmt == "pickle":
+                return picklesafe.GuardedUnpickler(fh).load()
+            return _load_joblib(Path(path), fh)
+    except picklesafe.Refused as exc:
+        raise _unsafe(Path(path), [str(exc)]) from None
+    except picklesafe.Missing as exc:
+        raise InputError(
+            f"cannot load {path}: {exc}",
+            hint=_missing_hint(project, exc)
+            or "install the package versions in the version's record (`mlops model show`)",
+        ) from None
+    except (EOFError, ValueError, IndexError, KeyError, TypeError) as exc:
+        raise _truncated(Path(path), f"unpickling failed ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:
+        if type(exc).__name__ == "UnpicklingError":
+            raise _truncated(Path(path), str(exc)) from None
+        raise
+
+
+def _missing_hint(project: Project | None, exc: BaseException) -> str | None:
+    from mlops_cli.project.code import missing_module_hint
+
+    return missing_module_hint(project, str(exc))
+
+
+def _load_joblib(path: Path, fh: Any) -> Any:
+    from joblib.numpy_pickle_utils import _validate_fileobject_and_memmap
+
+    with _validate_fileobject_and_memmap(fh, str(path)) as (fobj, _):
+        if isinstance(fobj, str):
+            raise InputError(f"{path} uses joblib's pre-0.10 format, which mlops cannot load")
+        return picklesafe.guarded_joblib_unpickler(str(path), fobj).load()

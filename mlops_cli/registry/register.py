@@ -1,0 +1,129 @@
+"""`mlops model register`: capture the lineage, commit the record, tag `<name>@<version>`.
+
+Everything from choosing the version to the tag happens under the repo lock, and the record
+commit and its tag are created by one git ref transaction (`gitrefs.commit_file`): a crash,
+Ctrl-C or a concurrent `register` leaves both or neither, never a tag without its record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from mlops_cli.common.errors import InputError, UsageError
+from mlops_cli.common.fs import repo_lock
+from mlops_cli.common.progress import NullReporter, Reporter
+from mlops_cli.gitio import refs as gitrefs
+from mlops_cli.project.root import Project
+from mlops_cli.registry import lineage
+from mlops_cli.registry import tags as regtags
+from mlops_cli.registry.records import VersionRecord, model_config, now, record_path
+
+Bump = Literal["major", "minor", "patch"]
+
+
+@dataclass(frozen=True)
+class Registered:
+    record: VersionRecord
+    tag: str
+    commit: str  # the commit holding the record, which the tag points at
+    record_path: str
+    pushed_to: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def register(
+    project: Project,
+    name: str,
+    *,
+    version: str | None = None,
+    bump: Bump | None = None,
+    message: str | None = None,
+    push: bool = False,
+    reporter: Reporter | None = None,
+) -> Registered:
+    """Register the workspace model `name` as a new version (default: bump the patch)."""
+    reporter = reporter or NullReporter()
+    model_config(project, name)
+    regtags.check_name("model name", name)
+    if version and bump:
+        raise UsageError("give --version or --bump, not both")
+    wanted = regtags.parse_version(version) if version else None
+    root = project.root
+    with repo_lock(root, f"model register {name}", on_warning=reporter.warn):
+        reporter.step(f"checking {name} against what is committed")
+        found = lineage.capture(project, name)
+        tags = gitrefs.list_tags(root)
+        current = regtags.build_state(tags).get(name) or regtags.ModelState(name)
+        if wanted is None:
+            every = sorted(current.versions, key=regtags.semver_key)
+            wanted = regtags.bump(every[-1] if every else None, bump or "patch")
+        tag = regtags.register_tag(name, wanted)
+        _refuse_existing(project, current, tag, wanted, {t.name for t in tags}, found)
+        record = VersionRecord(
+            model=name,
+            version=wanted,
+            created=now(),
+            git={"commit": found.commit, "tag": tag},
+            artifact=found.artifact,
+            data=found.data,
+            params=found.params,
+            metrics=found.metrics,
+            environment=found.environment,
+            tests=None,
+            images=[],
+            message=message,
+        )
+        rel = record_path(name, wanted)
+        tag_message = (
+            f"{message or regtags.register_message(name, wanted)}\n\n"
+            f"mlops record: {rel}\n"
+            f"artifact: {found.artifact['path']} sha256:{found.artifact['sha256']}"
+        )
+        reporter.step(f"committing {rel} and tagging {tag}")
+        commit = gitrefs.commit_file(
+            root,
+            rel,
+            record.to_yaml().encode(),
+            f"mlops: register {tag}" + (f"\n\n{message}" if message else ""),
+            expect_head=found.commit,
+            tags=[gitrefs.NewTag(tag, tag_message)],
+        )
+    pushed = None
+    if push:
+        reporter.step(f"pushing the record commit and {tag}")
+        pushed = gitrefs.push(root, ["HEAD", f"refs/tags/{tag}"])
+    return Registered(record, tag, commit, rel, pushed, found.warnings)
+
+
+def _refuse_existing(
+    project: Project,
+    current: regtags.ModelState,
+    tag: str,
+    version: str,
+    tag_names: set[str],
+    found: lineage.Lineage,
+) -> None:
+    if version in current.versions or tag in tag_names:
+        raise InputError(
+            f"{tag} exists already",
+            hint="choose another --version, or --bump to take the next free one",
+        )
+    rel = record_path(current.name, version)
+    if (project.root / rel).exists() or gitrefs.is_tracked(project.root, rel):
+        raise InputError(
+            f"{rel} exists already but no tag {tag} does",
+            hint="remove the stray record (it was not written by a finished register)",
+        )
+    from mlops_cli.registry.records import committed_records
+
+    sha = found.artifact["sha256"]
+    for rec in committed_records(project):
+        same = rec.model == current.name and rec.artifact.get("sha256") == sha
+        held = current.versions.get(rec.version)
+        if same and held is not None and held.active:
+            raise InputError(
+                f"{current.name}@{rec.version} registers this very artifact already"
+                f" (sha256 {sha[:12]})",
+                hint="train a new model before registering another version",
+            )

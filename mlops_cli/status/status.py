@@ -1,0 +1,403 @@
+"""`mlops status`: data, models, tests, stages, images and git, joined in one view.
+
+Each layer is read from its own source of truth: data from the `.dvc` files and `dvc.lock`
+(with stat-cached hashes, never importing DVC), versions and stages from the git tags,
+lineage from the committed records. A `Finding` is something stale or broken, with the
+command that fixes it; `--check` fails on any finding whose `blocking` is true.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from mlops_cli.common.errors import MlopsError
+from mlops_cli.common.fs import sha256_file
+from mlops_cli.common.progress import NullReporter, Reporter
+from mlops_cli.gitio import refs as gitrefs
+from mlops_cli.project.root import Project
+from mlops_cli.registry import tags as regtags
+
+Area = Literal["data", "model", "git"]
+
+# Files whose uncommitted changes mean the metadata in git is not what the work tree says.
+METADATA = ["mlops.yaml", "dvc.yaml", "dvc.lock", "params.yaml", ".mlops/models", "schemas"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    area: Area
+    subject: str
+    problem: str
+    fix: str
+    blocking: bool = True
+
+    @property
+    def line(self) -> str:
+        return f"{self.subject}: {self.problem} -> {self.fix}"
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    name: str
+    latest: str | None
+    stages: dict[str, str]  # stage -> version
+    tests: str  # passed | failed | missing | stale | n/a
+    images: dict[str, str]  # version -> none | built | pushed (for the latest and stage holders)
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    datasets: list[Any]  # datastatus.DatasetStatus
+    models: list[ModelStatus]
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def stale(self) -> list[Finding]:
+        return [f for f in self.findings if f.blocking]
+
+
+def project_status(
+    project: Project, *, remote: bool = False, reporter: Reporter | None = None
+) -> StatusReport:
+    from mlops_cli.data import status as datastatus
+
+    reporter = reporter or NullReporter()
+    findings: list[Finding] = []
+    try:
+        rows = datastatus.status(project, remote=remote, reporter=reporter)
+    except MlopsError as exc:
+        if not remote:
+            raise
+        # The remote cannot be asked (none configured, unreachable): say so, show the rest.
+        findings.append(Finding("data", "remote", exc.message, exc.hint or "mlops doctor"))
+        rows = datastatus.status(project, reporter=reporter)
+    findings += _data_findings(rows)
+    if remote:
+        findings += [f for f in _remote_findings(project, reporter) if f not in findings]
+    current_md5 = {r.dataset: r.md5 for r in rows}
+    models = [_model(project, name, current_md5, findings) for name in project.config.models]
+    findings += _git_findings(project, remote)
+    return StatusReport(rows, models, findings)
+
+
+def _data_findings(rows: list[Any]) -> list[Finding]:
+    out = []
+    for r in rows:
+        by_pipeline = (r.tracked_by or "").startswith("dvc.lock")
+        if r.state == "modified":
+            fix = "dvc repro" if by_pipeline else f"mlops data add {r.path}"
+            out.append(
+                Finding("data", r.dataset, "workspace differs from the committed version", fix)
+            )
+        elif r.state == "missing":
+            fix = "dvc repro" if by_pipeline and not r.in_cache else "mlops data pull"
+            out.append(Finding("data", r.dataset, f"{r.path} is missing", fix))
+        elif r.state == "untracked":
+            out.append(
+                Finding("data", r.dataset, f"{r.path} is not versioned", f"mlops data add {r.path}")
+            )
+        if r.dvc_file and r.dvc_file != "committed":
+            src = (r.tracked_by or "").split(":")[0]
+            out.append(Finding("data", r.dataset, f"{src} is {r.dvc_file}", f"git commit {src}"))
+    return out
+
+
+def _remote_findings(project: Project, reporter: Reporter) -> list[Finding]:
+    """What the DVC remote lacks of what this clone owes it (obligations.py: the workspace,
+    the commits no git remote has, every registry-tagged commit): the same definition the
+    pre-push hook (`data check-pushed`) and `data push` use, so models count as well."""
+    from mlops_cli.data import status as datastatus
+
+    try:
+        result = datastatus.remote_obligations(project, workspace=True, reporter=reporter)
+    except MlopsError as exc:
+        # The remote cannot be asked (none configured, unreachable): say so, show the rest.
+        return [Finding("data", "remote", exc.message, exc.hint or "mlops doctor")]
+    by_path: dict[str, set[str]] = {}
+    for m in result.missing:
+        by_path.setdefault(m.path, set()).add(m.rev)
+    from mlops_cli.dvc.files import join_posix
+
+    names = {join_posix(".", m.path): ("model", n) for n, m in project.config.models.items()}
+    names.update({join_posix(".", d.path): ("data", n) for n, d in project.config.datasets.items()})
+    out = []
+    for path, revs in sorted(by_path.items()):
+        area, subject = names.get(path, ("data", path))
+        label = subject if subject == path else f"{subject} ({path})"
+        out.append(
+            Finding(
+                area,  # type: ignore[arg-type]
+                label,
+                f"not on DVC remote {result.remote} (needed by {', '.join(sorted(revs))})",
+                "mlops data push",
+            )
+        )
+    return out
+
+
+def _model(
+    project: Project, name: str, current_md5: dict[str, str | None], findings: list[Finding]
+) -> ModelStatus:
+    from mlops_cli.registry.records import RECORDS_DIR, parse_record, record_path
+    from mlops_cli.registry.stages import gate_problem
+
+    root = project.root
+    model_state = _tags(project).get(name) or regtags.ModelState(name)
+    versions = model_state.active_versions()
+    committed = set(gitrefs.ls_tree(root, "HEAD", f"{RECORDS_DIR}/{name}"))
+    records: dict[str, Any] = {}
+    raws = _record_blobs(root, name, list(model_state.versions.values()))
+    for v in model_state.versions.values():
+        rel = record_path(name, v.version)
+        raw = raws.get(v.version)
+        if raw is None:
+            findings.append(
+                Finding(
+                    "model",
+                    f"{name}@{v.version}",
+                    f"tag {v.tag} has no record {rel}",
+                    f"git tag -d {v.tag} (then register again), or restore {rel}",
+                )
+            )
+            continue
+        try:
+            records[v.version] = parse_record(raw, rel)
+        except MlopsError as exc:
+            findings.append(
+                Finding(
+                    "model",
+                    f"{name}@{v.version}",
+                    f"record unreadable: {exc.message}",
+                    f"git checkout {v.tag} -- {rel}",
+                )
+            )
+    for rel in sorted(committed):
+        version = Path(rel).stem
+        if rel.endswith(".yaml") and version not in model_state.versions:
+            findings.append(
+                Finding(
+                    "model",
+                    f"{name}@{version}",
+                    f"record {rel} has no tag {name}@{version}",
+                    f"tag its commit (git tag -a {name}@{version}), or git rm {rel}",
+                )
+            )
+
+    stages = {s: h.version for s in project.config.stages if (h := model_state.in_stage(s))}
+    latest = versions[0].version if versions else None
+    if latest is None:
+        findings.append(
+            Finding(
+                "model",
+                name,
+                "no registered version",
+                f"mlops model register {name}",
+                blocking=False,
+            )
+        )
+        return ModelStatus(name, None, stages, "n/a", {})
+
+    record = records.get(latest)
+    tests = "missing"
+    if record is not None:
+        _artifact_finding(project, name, record, findings)
+        for ds, info in record.data.items():
+            now = current_md5.get(ds)
+            if now and info.get("md5") and now != info["md5"]:
+                findings.append(
+                    Finding(
+                        "model",
+                        f"{name}@{latest}",
+                        f"data set {ds} changed since it was trained"
+                        f" ({str(info['md5'])[:8]} -> {now[:8]})",
+                        f"dvc repro, then mlops model register {name}",
+                    )
+                )
+        problem = gate_problem(record)
+        tests = (
+            "passed"
+            if problem is None
+            else (
+                "failed"
+                if (record.tests or {}).get("passed") is False
+                else "missing"
+                if not record.tests
+                else "stale"
+            )
+        )
+        if problem:
+            findings.append(
+                Finding(
+                    "model",
+                    f"{name}@{latest}",
+                    f"tests: {problem}",
+                    f"mlops test {name}@{latest} --record",
+                )
+            )
+
+    images: dict[str, str] = {}
+    for stage, version in stages.items():
+        rec = records.get(version)
+        if rec is None:
+            continue
+        state = (
+            "pushed"
+            if any(i.get("pushed") for i in rec.images)
+            else "built"
+            if rec.images
+            else "none"
+        )
+        images[version] = state
+        if state != "pushed":
+            fix = (
+                f"mlops image push {name}@{version}"
+                if state == "built"
+                else f"mlops image build {name}@{version} && mlops image push {name}@{version}"
+            )
+            findings.append(
+                Finding("model", f"{name}#{stage}", f"{version} has no pushed image", fix)
+            )
+
+    _newer_passing(name, project.config.stages, stages, versions, records, gate_problem, findings)
+    return ModelStatus(name, latest, stages, tests, images)
+
+
+def _record_blobs(root: Path, name: str, versions: list[regtags.VersionState]) -> dict[str, bytes]:
+    """version -> its record's bytes at HEAD, else (absent or empty there) at the version's
+    tag: at most two `git cat-file --batch` calls, not one or two per version."""
+    from mlops_cli.registry.records import record_path
+
+    at_head = {v.version: f"HEAD:{record_path(name, v.version)}" for v in versions}
+    found = gitrefs.read_objects(root, list(at_head.values()))
+    raws = {ver: found[spec] for ver, spec in at_head.items() if found.get(spec)}
+    at_tag = {
+        v.version: f"refs/tags/{v.tag}:{record_path(name, v.version)}"
+        for v in versions
+        if v.version not in raws
+    }
+    found = gitrefs.read_objects(root, list(at_tag.values()))
+    raws.update({ver: found[spec] for ver, spec in at_tag.items() if spec in found})
+    return raws
+
+
+def _tags(project: Project) -> dict[str, regtags.ModelState]:
+    cache = getattr(project, "_status_tags", None)
+    if cache is None:
+        cache = regtags.build_state(gitrefs.list_tags(project.root))
+        object.__setattr__(project, "_status_tags", cache)
+    return cache
+
+
+def _artifact_finding(project: Project, name: str, record: Any, findings: list[Finding]) -> None:
+    path = project.root / str(record.artifact.get("path", ""))
+    if not path.is_file():
+        return  # not pulled: the data findings say so for data; a model file is fetched on use
+    size = record.artifact.get("bytes")
+    differs = (size is not None and path.stat().st_size != size) or (
+        sha256_file(path)[0] != record.artifact.get("sha256")
+    )
+    if differs:
+        findings.append(
+            Finding(
+                "model",
+                name,
+                f"workspace model differs from {name}@{record.version}",
+                f"mlops model register {name}",
+            )
+        )
+
+
+def _newer_passing(
+    name: str,
+    stage_order: list[str],
+    stages: dict[str, str],
+    versions: list[Any],
+    records: dict[str, Any],
+    gate_problem: Any,
+    findings: list[Finding],
+) -> None:
+    """The last stage (prod by default) should not lag behind a version whose tests pass."""
+    if not stage_order:
+        return
+    top = stage_order[-1]
+    held = stages.get(top)
+    for v in versions:  # newest first
+        rec = records.get(v.version)
+        if rec is None or gate_problem(rec) is not None:
+            continue
+        if held is None or regtags.semver_key(v.version) > regtags.semver_key(held):
+            where = f"{top} holds {held}" if held else f"nothing is in {top}"
+            findings.append(
+                Finding(
+                    "model",
+                    f"{name}#{top}",
+                    f"{where}, but {v.version} passed its tests",
+                    f"mlops model promote {name} {v.version} {top}",
+                    blocking=held is not None,
+                )
+            )
+        return
+
+
+def _git_findings(project: Project, remote: bool) -> list[Finding]:
+    root = project.root
+    # Two calls, not one split here: git prints paths from the top of the git work tree,
+    # which is not the project's root when the project is a folder of a larger repo.
+    out = [
+        Finding("git", path, what, f"git add {path} && git commit")
+        for path, what in gitrefs.dirty_paths(
+            root, [p for p in METADATA if (root / p).exists()]
+        ).items()
+    ]
+    for dvc_file, what in gitrefs.dirty_paths(root, ["*.dvc", "**/*.dvc"]).items():
+        out.append(Finding("git", dvc_file, what, f"git add {dvc_file} && git commit"))
+    if remote:
+        out += _unpushed_tags(project)
+    return out
+
+
+def _unpushed_tags(project: Project) -> list[Finding]:
+    root = project.root
+    remotes = gitrefs.git(root, "remote", check=False).stdout.decode().split()
+    if not remotes:
+        return [
+            Finding(
+                "git",
+                "tags",
+                "the repository has no git remote",
+                "git remote add origin URL",
+                blocking=False,
+            )
+        ]
+    remote = "origin" if "origin" in remotes else remotes[0]
+    proc = gitrefs.git(root, "ls-remote", "--tags", remote, check=False)
+    if proc.returncode != 0:
+        return [
+            Finding(
+                "git",
+                "tags",
+                f"cannot list the tags of {remote}",
+                f"git ls-remote {remote}",
+                blocking=False,
+            )
+        ]
+    theirs = {
+        line.split("refs/tags/", 1)[1].removesuffix("^{}")
+        for line in proc.stdout.decode().splitlines()
+        if "refs/tags/" in line
+    }
+    names = set(project.config.models)
+    ours = [t.name for t in gitrefs.list_tags(root) if t.name.split("@")[0].split("#")[0] in names]
+    missing = sorted(set(ours) - theirs)
+    if not missing:
+        return []
+    return [
+        Finding(
+            "git",
+            "tags",
+            f"{len(missing)} registry tag(s) not on {remote}: {', '.join(missing[:5])}",
+            f"git push {remote} --tags",
+        )
+    ]
