@@ -106,10 +106,28 @@ def _ignored(root: Path, paths: list[str]) -> set[str]:
 
 
 def init(root: Path) -> None:
-    import git
+    """`git init` unless `root` has a `.git` already.
 
+    Not through GitPython: on Ctrl-C it leaves its `git` child running, which then goes on
+    writing `.git/` into a folder that init's rollback has just removed. Here the child is
+    killed and waited for before the interrupt goes on."""
+    if (root / ".git").exists():
+        return
     try:
-        if not (root / ".git").exists():
-            git.Repo.init(root)
-    except git.GitCommandError as exc:
-        raise _git_error("init", exc) from None
+        proc = subprocess.Popen(
+            ["git", "init", "-q", str(root)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    except FileNotFoundError:
+        raise InputError("git is not installed", hint="install git and retry") from None
+    try:
+        _, err = proc.communicate()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    if proc.returncode != 0:
+        message = err.decode("utf-8", "replace").strip().replace("\n", " ")
+        raise ExternalToolError(f"git init failed: {message[-300:]}")

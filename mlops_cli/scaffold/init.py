@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -388,7 +389,13 @@ class Transaction:
 
     def rollback(self) -> None:
         if self.dest_created:
-            shutil.rmtree(self.dest, ignore_errors=True)
+            # A child process that is still dying (a killed `git`) can add a file while
+            # the tree is removed, so the last rmdir fails: try again, briefly.
+            for _ in range(20):
+                shutil.rmtree(self.dest, ignore_errors=True)
+                if not self.dest.exists():
+                    break
+                time.sleep(0.05)
             return
         for path, (content, mode) in self.backups.items():
             atomic_write_bytes(path, content, mode=mode & 0o7777)
