@@ -54,6 +54,11 @@ ALLOWED_FUNCTIONS = frozenset(
         ("numpy.random._pickle", "__randomstate_ctor"),
         ("numpy.random._pickle", "__bit_generator_ctor"),
         ("numpy.random._pickle", "__generator_ctor"),
+        # `cls.__new__(cls)` for the trees of nearest-neighbour models; `cls` comes from
+        # the stream, so through this list too.
+        ("sklearn.neighbors._kd_tree", "newObj"),
+        ("sklearn.neighbors._ball_tree", "newObj"),
+        ("sklearn.metrics._dist_metrics", "newObj"),
     }
 )
 ALLOWED_STDLIB_TYPES = frozenset(

@@ -151,7 +151,8 @@ def _models() -> dict[str, Any]:
         RandomForestClassifier,
     )
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression, SGDClassifier
+    from sklearn.neighbors import KNeighborsClassifier
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
     from sklearn.svm import SVC, LinearSVC
@@ -168,6 +169,12 @@ def _models() -> dict[str, Any]:
         "boosting": (GradientBoostingClassifier(n_estimators=5).fit(X, y), X),
         "hist boosting": (HistGradientBoostingClassifier(max_iter=5).fit(X, y), X),
         "svc": (SVC(probability=True, random_state=0).fit(X, y), X),
+        "knn (kd tree)": (KNeighborsClassifier(algorithm="kd_tree").fit(X, y), X),
+        "knn (ball tree)": (KNeighborsClassifier(algorithm="ball_tree").fit(X, y), X),
+        "sgd with a RandomState": (
+            SGDClassifier(random_state=np.random.RandomState(0)).fit(X, y),
+            X,
+        ),
         "kmeans": (KMeans(n_clusters=2, n_init=1, random_state=0).fit(X), X),
         "columns on a frame": (make_pipeline(cols, LogisticRegression()).fit(frame, y), frame),
         "tfidf (sparse)": (make_pipeline(TfidfVectorizer(), LinearSVC()).fit(text, y), text),
