@@ -59,6 +59,8 @@ ALLOWED_FUNCTIONS = frozenset(
         ("sklearn.neighbors._kd_tree", "newObj"),
         ("sklearn.neighbors._ball_tree", "newObj"),
         ("sklearn.metrics._dist_metrics", "newObj"),
+        # Masked arrays (a search's `cv_results_`): builds an ndarray subclass, no call out.
+        ("numpy.ma.core", "_mareconstruct"),
     }
 )
 ALLOWED_STDLIB_TYPES = frozenset(
@@ -173,7 +175,7 @@ def _class_allowed(module: str, cls: type) -> bool:
         return True
     if _under(module, ("scipy.sparse",)):
         return True
-    if module == "numpy":
+    if module == "numpy" or _under(module, ("numpy.ma",)):
         import numpy
 
         return issubclass(cls, (numpy.generic, numpy.dtype, numpy.ndarray))

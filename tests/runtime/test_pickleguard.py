@@ -152,6 +152,7 @@ def _models() -> dict[str, Any]:
     )
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression, SGDClassifier
+    from sklearn.model_selection import GridSearchCV
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
@@ -175,6 +176,10 @@ def _models() -> dict[str, Any]:
             SGDClassifier(random_state=np.random.RandomState(0)).fit(X, y),
             X,
         ),
+        "grid search (masked arrays)": (
+            GridSearchCV(LogisticRegression(), {"C": [0.5, 1.0]}, cv=2).fit(X, y),
+            X,
+        ),
         "kmeans": (KMeans(n_clusters=2, n_init=1, random_state=0).fit(X), X),
         "columns on a frame": (make_pipeline(cols, LogisticRegression()).fit(frame, y), frame),
         "tfidf (sparse)": (make_pipeline(TfidfVectorizer(), LinearSVC()).fit(text, y), text),
@@ -195,6 +200,21 @@ def test_real_sklearn_models_still_load(tmp_path: Path, fmt: str) -> None:
         assert (loaded.predict(rows) == model.predict(rows)).all(), name
         again = pickleguard.load_pickle(path, kind)
         assert (again.predict(rows) == model.predict(rows)).all(), name
+
+
+def test_a_pickled_function_is_refused_even_inside_sklearn(tmp_path: Path) -> None:
+    """HistGradientBoosting with categorical features pickles functools.partial(check_array):
+    a function, so refused; such a model is saved with skops or trusted locally."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    X = np.floor(np.random.default_rng(0).random((40, 3)) * 3)
+    model = HistGradientBoostingRegressor(max_iter=2, categorical_features=[0]).fit(X, X[:, 1])
+    path = tmp_path / "m.pkl"
+    path.write_bytes(pickle.dumps(model))
+    with pytest.raises(pickleguard.Refused, match="functools.partial"):
+        pickleguard.load_pickle(path, "pickle")
+    extra = frozenset({"functools.partial", "sklearn.utils.validation.check_array"})
+    assert pickleguard.load_pickle(path, "pickle", extra).predict(X).shape == (40,)
 
 
 def test_local_trust_comes_from_the_environment(
