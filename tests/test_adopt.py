@@ -357,6 +357,13 @@ def test_a_model_needing_a_module_the_image_lacks_is_refused(
         )
     )
     (root / "mlops.yaml").write_text(text)
+    # A repository may not trust a function outside its declared code (issue 13)...
+    repo_only = mlops("image", "build", "m", cwd=root)
+    assert repo_only.exit_code == 4 and "never functions" in repo_only.stderr
+    # ...the local user may, outside the repository.
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "mlops"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "trusted-types").write_text("helpers.same\n")
     out = mlops("image", "build", "m", cwd=root)
     assert out.exit_code == 3, out.stderr
     assert "module helpers" in out.stderr and "nothing was built" in out.stderr

@@ -170,6 +170,12 @@ def _check_safe(
     from mlops_cli.modeltest.load import check_loadable
 
     check = check_loadable(artifact, fmt, project=project, trusted_types=trusted_types, trust=trust)
+    if fmt in ("joblib", "pickle"):
+        # The runtime's own allow-listed load, run here first: an image is never built
+        # around a model its container would refuse (or be attacked by) at start.
+        from mlops_cli.modeltest.load import load_model
+
+        load_model(artifact, fmt, project=project, trusted_types=trusted_types, trust=trust)
     return (sorted(check.types) if fmt == "skops" else []), sorted(check.types)
 
 

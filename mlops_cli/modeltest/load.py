@@ -13,16 +13,23 @@ Policy:
 
 * skops (the default): skops refuses every type it does not trust by default; mlops lists
   those types and loads the file only when each is in the model's `trusted_types` in
-  mlops.yaml. `--trust` does not widen that: name the types.
+  mlops.yaml. `--trust` does not widen that: name the types. A `trusted_types` entry from
+  the repository counts only when it names a class of an allow-listed package (scikit-learn,
+  numpy, scipy) or lies inside the project's declared code package; builtins, stdlib
+  callables and other functions listed there are refused (a clone writes mlops.yaml).
+  More trust is the local user's: `MLOPS_TRUSTED_TYPES` (comma or space separated) or
+  `~/.config/mlops/trusted-types` (one name a line), never the repository.
 * joblib / pickle: unpickled only when the file's sha256 is the artifact of a version
   record committed in git (at HEAD or at a version tag), or with `--trust`. A file that
   passes is still unpickled through `picklesafe`'s guard (the second layer), which
-  refuses stdlib callables, functions, file-touching classes and attribute tricks, so a
-  `__reduce__` that would create a file or run a command never gets the callable.
+  admits only the allow-list of `runtime.pickleguard` (model classes and reconstructors,
+  never a function), so a `__reduce__` that would create a file or run a command never
+  gets the callable, whether or not the file was trusted.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -31,8 +38,8 @@ from typing import Any
 
 from mlops_cli.common.errors import InputError, UnsafeError
 from mlops_cli.common.fs import sha256_file
-from mlops_cli.modeltest import pickleguard as picklesafe
 from mlops_cli.project.root import Project
+from mlops_cli.runtime import pickleguard as picklesafe
 
 LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
 _DVC_POINTER = re.compile(rb"^\s*(outs:|-?\s*md5:\s*[0-9a-f]{32})", re.MULTILINE)
@@ -51,6 +58,22 @@ class LoadCheck:
     trusted_by: str  # why it may be loaded
     types: list[str] = field(default_factory=list)  # skops: non-default types; pickle: globals
     warnings: list[str] = field(default_factory=list)
+
+
+TRUSTED_TYPES_ENV = "MLOPS_TRUSTED_TYPES"
+
+
+def local_trusted_types() -> frozenset[str]:
+    """Types the local user trusts beyond the allow-list: `MLOPS_TRUSTED_TYPES` and
+    `$XDG_CONFIG_HOME/mlops/trusted-types` (default ~/.config). Never read from a repository."""
+    names = set(re.split(r"[\s,]+", os.environ.get(TRUSTED_TYPES_ENV, "")))
+    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    try:
+        text = (config / "mlops" / "trusted-types").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    names.update(line.split("#")[0].strip() for line in text.splitlines())
+    return frozenset(n for n in names if n)
 
 
 def _pointer(path: Path, head: bytes, size: int) -> None:
@@ -121,7 +144,8 @@ def check_loadable(
             hint="save the model with skops (skops.io.dump), or register it "
             "(`mlops model register`), or pass --trust if you know where it came from",
         )
-    refused = [r for m, n in globals_ if (r := picklesafe.precheck(m, n))]
+    extra = local_trusted_types()
+    refused = [r for m, n in globals_ if (r := picklesafe.precheck(m, n, extra))]
     if refused:
         raise _unsafe(path, refused)
     types = sorted({f"{m}.{n}" for m, n in globals_})
@@ -189,7 +213,21 @@ def _check_skops(
     # DESIGN.md §8: the project's declared code is the one exception to naming every type.
     from mlops_cli.project.code import is_under
 
-    refused = [t for t in untrusted if t not in trusted and not is_under(t, code)]
+    local = local_trusted_types()
+    honoured = {t for t in trusted if t in local or picklesafe.allowed_type(t) is None}
+    ignored = [t for t in trusted if t not in honoured]
+    refused = [
+        t for t in untrusted if t not in honoured and t not in local and not is_under(t, code)
+    ]
+    if refused and ignored and set(refused) & set(ignored):
+        shown = ", ".join(t for t in refused if t in ignored)
+        raise UnsafeError(
+            f"refusing to load {path}: {shown} is listed in mlops.yaml's trusted_types, but a"
+            " repository may only trust classes of scikit-learn, numpy and scipy (or of its"
+            " declared code package), never functions or other packages",
+            hint=f"if you trust it, say so outside the repository: {TRUSTED_TYPES_ENV}={shown}"
+            " or a line in ~/.config/mlops/trusted-types",
+        )
     if refused:
         raise UnsafeError(
             f"refusing to load {path}: skops does not trust {', '.join(refused)}",
@@ -217,9 +255,12 @@ def _scan_pickle(path: Path, head: bytes, fmt: str) -> list[tuple[str, str]]:
         # joblib writes array bytes inside the stream, which opcode parsers cannot walk.
         if not (fmt == "joblib" and seen_array):
             raise _truncated(path, found.error or "the pickle stream ends before its STOP")
-    return [
-        (m, n) for m, n in found.globals if (m, n) != ("joblib.numpy_pickle", "NumpyArrayWrapper")
-    ]
+    wrapper = ("joblib.numpy_pickle", "NumpyArrayWrapper")
+    if fmt == "joblib" and wrapper in found.globals:
+        # Past the first array the opcodes read are array bytes: only the globals before it
+        # are known here; the guarded unpickler checks every one of them while loading.
+        return found.globals[: found.globals.index(wrapper)]
+    return found.globals
 
 
 def _decompress_joblib(path: Path) -> bytes:
@@ -280,10 +321,7 @@ def load_model(
                 f"cannot load {path} with skops: {exc}", hint=_missing_hint(project, exc)
             ) from None
     try:
-        with Path(path).open("rb") as fh:
-            if fmt == "pickle":
-                return picklesafe.GuardedUnpickler(fh).load()
-            return _load_joblib(Path(path), fh)
+        return picklesafe.load_pickle(Path(path), fmt, local_trusted_types())
     except picklesafe.Refused as exc:
         raise _unsafe(Path(path), [str(exc)]) from None
     except picklesafe.Missing as exc:
@@ -304,12 +342,3 @@ def _missing_hint(project: Project | None, exc: BaseException) -> str | None:
     from mlops_cli.project.code import missing_module_hint
 
     return missing_module_hint(project, str(exc))
-
-
-def _load_joblib(path: Path, fh: Any) -> Any:
-    from joblib.numpy_pickle_utils import _validate_fileobject_and_memmap
-
-    with _validate_fileobject_and_memmap(fh, str(path)) as (fobj, _):
-        if isinstance(fobj, str):
-            raise InputError(f"{path} uses joblib's pre-0.10 format, which mlops cannot load")
-        return picklesafe.guarded_joblib_unpickler(str(path), fobj).load()

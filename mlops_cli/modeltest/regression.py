@@ -1,7 +1,9 @@
 """The `no_regression` check: score the version in a stage on the same data, compare.
 
 Both models are scored on the very rows under test, rather than comparing with numbers
-recorded on other data; the baseline is loaded through `safeload` like any model.
+recorded on other data; the baseline is loaded through `safeload` like any model, so it gets
+no more trust than the allow-list admits: mlops.yaml's `trusted_types` count only for
+allow-listed classes, whatever today's file says (records keep no type list of their own).
 """
 
 from __future__ import annotations

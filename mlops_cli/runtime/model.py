@@ -221,9 +221,12 @@ def _load_estimator(path: Path, fmt: str, trusted: list[str]) -> Any:
             raise ModelLoadError(f"{path} holds types not accepted at build time: {refused}")
         return sio.load(path, trusted=sorted(untrusted))
     if fmt in ("joblib", "pickle"):
-        # Only reached after the sha256 matched the one the build trusted (in the record or
-        # with --trust); that check is what makes unpickling this file acceptable.
-        import joblib
+        # The sha256 matched the one the build trusted; the file is still unpickled through
+        # the allow-list `mlops test` and `image build` use, so a gadget never runs here.
+        from mlops_cli.runtime import pickleguard
 
-        return joblib.load(path)
+        try:
+            return pickleguard.load_pickle(path, fmt)
+        except (pickleguard.Refused, pickleguard.Missing) as exc:
+            raise ModelLoadError(f"refusing to load {path}: {exc}") from None
     raise ModelLoadError(f"unknown model format {fmt!r}")

@@ -363,3 +363,48 @@ def test_declared_model_tests_pass_through_the_container(
     retrain(image_project, 0.3)  # the workspace model is now another file than the image's
     with pytest.raises(InputError, match="carries model file sha256"):
         test_image(open_project(image_project), "churn", ref, reporter=NullReporter())
+
+
+def test_the_container_refuses_a_gadget_model_at_start(
+    docker_env: Any, image_project: Path, tmp_path: Path
+) -> None:
+    """Issue 13 part 2: the image's runtime unpickles through the allow-list, so a gadget
+    model whose sha256 matches its metadata never runs (proven live in the same image)."""
+    import pickle
+
+    import docker
+
+    from mlops_cli.common.fs import sha256_file
+    from tests.runtime.test_pickleguard import Call
+
+    result = build(image_project)
+    folder = tmp_path / "gadget"
+    folder.mkdir()
+    folder.chmod(0o777)  # the container's user could write the marker if the payload ran
+    artifact = folder / "model.joblib"
+    artifact.write_bytes(pickle.dumps(Call(os.system, "touch /gadget/pwned")))
+    artifact.chmod(0o644)
+    meta = {
+        "schema_version": 1,
+        "model": "churn",
+        "artifact": {"file": artifact.name, "format": "joblib", "sha256": sha256_file(artifact)[0]},
+    }
+    (folder / "metadata.json").write_text(json.dumps(meta))
+    volumes = {str(folder): {"bind": "/gadget", "mode": "rw"}}
+    PLAIN_LOAD = "import pickle; pickle.load(open('/gadget/model.joblib', 'rb'))"
+    # The control: plain unpickling in this very image runs the payload.
+    docker_env.containers.run(
+        result.image_id,
+        entrypoint=["python", "-c", PLAIN_LOAD],
+        volumes=volumes, network_mode="none", remove=True,
+    )  # fmt: skip
+    assert (folder / "pwned").exists()
+    (folder / "pwned").unlink()
+    with pytest.raises(docker.errors.ContainerError) as info:
+        docker_env.containers.run(
+            result.image_id, environment={"MLOPS_MODEL_DIR": "/gadget"}, volumes=volumes,
+            network_mode="none", remove=True, stderr=True,
+        )  # fmt: skip
+    assert info.value.exit_status != 0
+    assert b"allow-list" in (info.value.stderr or b"")
+    assert not (folder / "pwned").exists()

@@ -23,9 +23,9 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from mlops_cli.common.errors import InputError, UnsafeError
 from mlops_cli.common.fs import sha256_file
 from mlops_cli.modeltest import load as safeload
-from mlops_cli.modeltest import pickleguard as picklesafe
 from mlops_cli.project.root import open_project
 from mlops_cli.registry.register import register
+from mlops_cli.runtime import pickleguard as picklesafe
 from tests.modelproject import NAME, commit_all, copy_of, edit_config, trained
 
 P = pickle

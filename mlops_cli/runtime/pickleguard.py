@@ -1,24 +1,28 @@
-"""The second layer under pickle and joblib loading: a static scan and a guarded unpickler.
+"""The allow-list under every pickle and joblib load: a static scan and a guarded unpickler.
 
-The first layer is in `safeload`: a pickle is unpickled at all only when its sha256 is in a
-committed version record or the user passed `--trust`. This module never replaces that
-gate, because a scanner can be fooled (memo and STACK_GLOBAL tricks, attribute chains,
-stdlib functions that run code; see picklescan and modelscan advisories). It narrows what a
-trusted file can reach:
+One definition for the whole project: `mlops test`, the regression baseline, `image build`'s
+check and the runtime inside the image all import this module (it lives in runtime/, which
+imports nothing else from mlops_cli, so the image carries it).
 
-* `scan` walks the opcodes without executing anything: it proves the stream is complete
-  (a truncated file is caught here) and lists the globals it imports, simulating the stack
-  and memo so STACK_GLOBAL operands are found however they were assembled.
-* `GuardedUnpickler` / `guarded_joblib_unpickler` resolve each global through `resolve`,
-  at the moment pickle asks for it, so the check sees the real module and name:
-  - nothing from the standard library except plain data types and pickle's own helpers;
-  - from numpy, scipy, scikit-learn and pandas only classes, ufuncs and their unpickling
-    helpers, never functions (no `numpy.load`, no `numpy.testing...runstring`), never
-    `numpy.memmap` (it creates files);
-  - the object found must be the canonical one for that module and name, which defeats
-    attribute chains such as `joblib.numpy_pickle.os.system`;
-  - other third-party or project classes only, never functions;
-  - BUILD on a class or function (setattr on a global) is refused.
+A pickle may reach only what is listed here; everything else is refused by name before any
+import, and a name that is listed is resolved and checked once more:
+
+* pickle's own reconstructors (`copyreg._reconstructor`, `__newobj__`, `_codecs.encode`) and
+  numpy's (`multiarray._reconstruct`, `scalar`, `_frombuffer`, the random-state ctors);
+* plain data types of the standard library (list, dict, set, slice, OrderedDict, ...);
+* classes, never functions, of scikit-learn (`sklearn.*`, not its datasets or testing
+  modules), numpy (scalar types, dtypes, ndarray, random generators; not memmap) and
+  scipy.sparse matrices, plus Cython's generated `__pyx_unpickle_*` helpers of those
+  packages and numpy/scipy ufuncs (pure array math);
+* the object found must be the canonical one for that module and name, which defeats
+  attribute chains such as `sklearn.utils.os.system`;
+* BUILD on a class or function (setattr on a global) is refused.
+
+pandas, the standard library's callables (os, subprocess, builtins.eval, operator,
+functools, pydoc, timeit, code...) and every other package are outside the list: a class
+whose constructor evaluates its argument (pandas' `Expr`) is a way to run code, so the
+list names what models need instead of what attackers use. Extra names are the local
+user's decision (`extra`, filled by the CLI from the environment or user configuration).
 """
 
 from __future__ import annotations
@@ -27,14 +31,14 @@ import _compat_pickle
 import importlib
 import pickle
 import pickletools
-import sys
 import types
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-KNOWN_PACKAGES = ("numpy", "scipy", "sklearn", "pandas")
-# Functions pickle streams of scikit-learn models legitimately call (collected from real
-# pickles of pipelines, forests, boosting, SVMs, pandas and numpy objects).
+# Reconstructors real scikit-learn pickles and joblib files call (collected from pipelines,
+# forests, boosting, SVMs, scalers, encoders and sparse inputs; tests/runtime/test_pickleguard).
 ALLOWED_FUNCTIONS = frozenset(
     {
         ("_codecs", "encode"),
@@ -50,14 +54,13 @@ ALLOWED_FUNCTIONS = frozenset(
         ("numpy.random._pickle", "__randomstate_ctor"),
         ("numpy.random._pickle", "__bit_generator_ctor"),
         ("numpy.random._pickle", "__generator_ctor"),
-        ("pandas._libs.internals", "_unpickle_block"),
-        ("pandas.core.internals.blocks", "new_block"),
-        ("pandas.core.indexes.base", "_new_Index"),
-        ("pandas._libs.tslibs.timestamps", "_unpickle_timestamp"),
-        ("pandas._libs.tslibs.timedeltas", "_timedelta_unpickle"),
-        ("pyarrow.lib", "_restore_array"),
-        ("pyarrow.lib", "py_buffer"),
-        ("pyarrow.lib", "type_for_alias"),
+        # `cls.__new__(cls)` for the trees of nearest-neighbour models; `cls` comes from
+        # the stream, so through this list too.
+        ("sklearn.neighbors._kd_tree", "newObj"),
+        ("sklearn.neighbors._ball_tree", "newObj"),
+        ("sklearn.metrics._dist_metrics", "newObj"),
+        # Masked arrays (a search's `cv_results_`): builds an ndarray subclass, no call out.
+        ("numpy.ma.core", "_mareconstruct"),
     }
 )
 ALLOWED_STDLIB_TYPES = frozenset(
@@ -70,36 +73,29 @@ ALLOWED_STDLIB_TYPES = frozenset(
     }
     | {("collections", n) for n in ("OrderedDict", "defaultdict", "deque", "Counter")}
     | {("datetime", n) for n in ("date", "datetime", "time", "timedelta", "timezone")}
-    | {("decimal", "Decimal"), ("fractions", "Fraction"), ("uuid", "UUID")}
+    | {("decimal", "Decimal"), ("fractions", "Fraction")}
 )
-# Inside the known packages: modules whose classes touch files, the network or run code.
+# Packages whose classes may be model state, and where in them.
+ALLOWED_PACKAGES = ("sklearn", "numpy", "scipy")
+_CLASS_MODULES = ("sklearn", "numpy", "numpy.dtypes", "numpy.random", "scipy.sparse")
+# Inside those packages: modules whose objects touch files, the network or run code.
 DENIED_MODULES = (
-    "numpy.lib._datasource",
-    "numpy.lib.format",
-    "numpy.lib.npyio",
-    "numpy.lib._npyio_impl",
+    "numpy.lib",
     "numpy.testing",
     "numpy.f2py",
     "numpy.distutils",
     "numpy.ctypeslib",
     "numpy.core.memmap",
     "numpy._core.memmap",
-    "pandas.io",
-    "pandas.plotting",
-    "scipy.io",
-    "scipy.datasets",
+    "numpy.core.records",
+    "numpy._core.records",
+    "scipy.sparse.linalg",
+    "scipy.sparse.csgraph",
     "sklearn.datasets",
     "sklearn.utils._testing",
+    "sklearn.externals",
 )
-# Third-party packages whose classes are never model state.
-DENIED_ROOTS = frozenset(
-    {
-        *("pip", "setuptools", "pkg_resources", "dill", "cloudpickle", "joblib", "torch"),
-        *("tensorflow", "keras", "IPython", "mlops_cli", "git", "dvc", "docker", "yaml"),
-        *("fsspec", "pyarrow", "requests", "urllib3", "paramiko", "fabric"),
-    }
-)
-STDLIB = frozenset(sys.stdlib_module_names) | {"__builtin__", "copy_reg", "__main__"}
+DENIED_NAMES = frozenset({"memmap", "vectorize", "DataSource", "recarray", "record"})
 
 
 class Refused(Exception):
@@ -117,31 +113,32 @@ def _canonical(module: str, name: str) -> tuple[str, str]:
     return _compat_pickle.IMPORT_MAPPING.get(module, module), name
 
 
-def _under(module: str, prefixes: tuple[str, ...]) -> bool:
+def _under(module: str, prefixes: Iterable[str]) -> bool:
     return any(module == p or module.startswith(p + ".") for p in prefixes)
 
 
-def precheck(module: str, name: str) -> str | None:
+def precheck(module: str, name: str, extra: frozenset[str] = frozenset()) -> str | None:
     """Why `module.name` is refused without importing anything; None if it may be resolved."""
     module, name = _canonical(module, name)
-    root = module.split(".")[0]
     label = f"{module}.{name}"
-    if any(p.startswith("__") and p.endswith("__") for p in name.split(".")) or not name:
-        return f"{label}: reaches a dunder attribute"
+    if label in extra:
+        return None
     if (module, name) in ALLOWED_FUNCTIONS or (module, name) in ALLOWED_STDLIB_TYPES:
         return None
-    if root in STDLIB:
-        return f"{label}: standard-library objects other than plain data types are refused"
-    if root in DENIED_ROOTS:
-        return f"{label}: objects from {root} are never part of a model"
-    if _under(module, DENIED_MODULES) or "memmap" in name.lower():
-        return f"{label}: reads or writes files"
+    if not name or any(p.startswith("__") and p.endswith("__") for p in name.split(".")):
+        return f"{label}: reaches a dunder attribute"
+    if "." in name:
+        return f"{label}: reaches an attribute of an attribute"
+    if not _under(module, ALLOWED_PACKAGES):
+        return f"{label}: not on the allow-list (only scikit-learn, numpy and scipy classes)"
+    if _under(module, DENIED_MODULES) or name in DENIED_NAMES or "memmap" in name.lower():
+        return f"{label}: reads or writes files or wraps a callable"
     return None
 
 
-def resolve(module: str, name: str) -> Any:
-    """The object `module.name` if the guard allows it; Refused otherwise."""
-    if reason := precheck(module, name):
+def resolve(module: str, name: str, extra: frozenset[str] = frozenset()) -> Any:
+    """The object `module.name` if the allow-list admits it; Refused otherwise."""
+    if reason := precheck(module, name, extra):
         raise Refused(reason)
     module, name = _canonical(module, name)
     label = f"{module}.{name}"
@@ -151,20 +148,55 @@ def resolve(module: str, name: str) -> Any:
             obj = getattr(obj, part)
     except (ImportError, AttributeError) as exc:
         raise Missing(f"{label} cannot be imported here: {exc}") from None
-    if (module, name) in ALLOWED_FUNCTIONS or (module, name) in ALLOWED_STDLIB_TYPES:
+    if label in extra or (module, name) in ALLOWED_FUNCTIONS:
+        return obj
+    if (module, name) in ALLOWED_STDLIB_TYPES:
         return obj
     real_module = getattr(obj, "__module__", None)
     real_name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
     if (real_module, real_name) != (module, name):
         raise Refused(f"{label}: is really {real_module}.{real_name}, reached by another name")
-    root = module.split(".")[0]
-    if isinstance(obj, type) and root not in STDLIB:
+    if isinstance(obj, type) and _class_allowed(module, obj):
         return obj
-    if type(obj).__name__ == "ufunc" and root in ("numpy", "scipy"):
-        return obj
-    if root in KNOWN_PACKAGES and name.startswith("__pyx_unpickle_"):
+    if type(obj).__name__ == "ufunc" and _under(module, ("numpy", "scipy.special")):
+        return obj  # pure array math on the arrays it is given
+    if name.startswith("__pyx_unpickle_") and _under(
+        module, ("sklearn", "scipy.sparse", "numpy.random")
+    ):
         return obj  # Cython's generated unpickler of a class in the same module
-    raise Refused(f"{label}: a function, and only known unpickling helpers may be called")
+    kind = "a class outside the allow-list" if isinstance(obj, type) else "a function"
+    raise Refused(f"{label}: {kind}; only model classes and known reconstructors are allowed")
+
+
+def _class_allowed(module: str, cls: type) -> bool:
+    """scikit-learn classes; numpy scalar types, dtypes, arrays, random generators; scipy
+    sparse matrices."""
+    if _under(module, ("sklearn", "numpy.dtypes", "numpy.random")):
+        return True
+    if _under(module, ("scipy.sparse",)):
+        return True
+    if module == "numpy" or _under(module, ("numpy.ma",)):
+        import numpy
+
+        return issubclass(cls, (numpy.generic, numpy.dtype, numpy.ndarray))
+    return False
+
+
+def allowed_type(dotted: str) -> str | None:
+    """Why a dotted type name (a skops `trusted_types` entry) is refused; None if it names a
+    class on the allow-list. Imports only modules of the allowed packages."""
+    module, _, name = dotted.rpartition(".")
+    if reason := precheck(module, name):
+        return reason
+    try:
+        obj = resolve(module, name)
+    except Refused as exc:
+        return str(exc)
+    except Missing:
+        return f"{dotted}: cannot be imported here"
+    if not isinstance(obj, type):
+        return f"{dotted}: not a class"
+    return None
 
 
 @dataclass
@@ -263,11 +295,13 @@ class GuardedUnpickler(pickle._Unpickler):
     dispatch = pickle._Unpickler.dispatch.copy()
     dispatch[pickle.BUILD[0]] = _guarded_build(pickle._Unpickler.load_build)  # type: ignore[attr-defined]
 
+    extra: frozenset[str] = frozenset()
+
     def find_class(self, module: str, name: str) -> Any:
-        return resolve(module, name)
+        return resolve(module, name, self.extra)
 
 
-def guarded_joblib_unpickler(filename: str, fobj: Any) -> Any:
+def guarded_joblib_unpickler(filename: str, fobj: Any, extra: frozenset[str] = frozenset()) -> Any:
     """joblib's NumpyUnpickler (arrays stored beside the pickle) under the same guard."""
     from joblib.numpy_pickle import NumpyArrayWrapper, NumpyUnpickler
 
@@ -278,6 +312,21 @@ def guarded_joblib_unpickler(filename: str, fobj: Any) -> Any:
         def find_class(self, module: str, name: str) -> Any:
             if (module, name) == ("joblib.numpy_pickle", "NumpyArrayWrapper"):
                 return NumpyArrayWrapper
-            return resolve(module, name)
+            return resolve(module, name, extra)
 
     return Guarded(filename, fobj, True)
+
+
+def load_pickle(path: Path, fmt: str, extra: frozenset[str] = frozenset()) -> Any:
+    """Unpickle a pickle or joblib file through the allow-list (Refused, Missing)."""
+    with Path(path).open("rb") as fh:
+        if fmt == "pickle":
+            unpickler = GuardedUnpickler(fh)
+            unpickler.extra = extra
+            return unpickler.load()
+        from joblib.numpy_pickle_utils import _validate_fileobject_and_memmap
+
+        with _validate_fileobject_and_memmap(fh, str(path)) as (fobj, _):
+            if isinstance(fobj, str):
+                raise Refused(f"{path} uses joblib's pre-0.10 format, which is not loaded")
+            return guarded_joblib_unpickler(str(path), fobj, extra).load()
