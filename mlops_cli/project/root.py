@@ -7,7 +7,6 @@ a config is validated.
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from dataclasses import dataclass
@@ -97,6 +96,8 @@ def _describe(doc: YamlDoc, err: Any) -> str:
     dotted = dotted_key(loc) or "(top level)"
     where = doc.where(loc)
     if err["type"] == "extra_forbidden":
+        import difflib  # lazily: three modules the hook's fast path does not need
+
         key = str(loc[-1])
         valid = _keys_at(loc[:-1])
         close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
