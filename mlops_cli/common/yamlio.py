@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -205,12 +206,17 @@ _C_LOADER: Any = getattr(yaml, "CSafeLoader", None)
 # and flow levels apart: stay a little under the limit so the fast path never accepts a
 # document the pure-Python one refuses.
 _FAST_DEPTH = MAX_DEPTH - 2
+# What libyaml and PyYAML's scanner disagree on, left to the pure-Python path (found by the
+# fuzz test in tests/common/test_yamlio.py): characters PyYAML refuses, tabs (libyaml takes
+# some that PyYAML refuses, e.g. after a plain scalar) and byte-order marks inside the text
+# (libyaml skips them, PyYAML keeps them as characters).
+_SLOW_ONLY = re.compile(yaml.reader.Reader.NON_PRINTABLE.pattern + "|[\t\ufeff]")
 
 
 def _fast_compose(text: str) -> Node | None:
     """The document's node tree via libyaml, or None: no libyaml, an empty document, or
     anything that needs the pure-Python path's checks or messages."""
-    if _C_LOADER is None or not text.strip() or yaml.reader.Reader.NON_PRINTABLE.search(text):
+    if _C_LOADER is None or not text.strip() or _SLOW_ONLY.search(text):
         return None
     try:
         depth, documents = 0, 0
