@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -210,13 +209,17 @@ _FAST_DEPTH = MAX_DEPTH - 2
 # fuzz test in tests/common/test_yamlio.py): characters PyYAML refuses, tabs (libyaml takes
 # some that PyYAML refuses, e.g. after a plain scalar) and byte-order marks inside the text
 # (libyaml skips them, PyYAML keeps them as characters).
-_SLOW_ONLY = re.compile(yaml.reader.Reader.NON_PRINTABLE.pattern + "|[\t\ufeff]")
+_NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE  # compiled once by PyYAML: no start-up cost
+
+
+def _slow_only(text: str) -> bool:
+    return "\t" in text or "\ufeff" in text or _NON_PRINTABLE.search(text) is not None
 
 
 def _fast_compose(text: str) -> Node | None:
     """The document's node tree via libyaml, or None: no libyaml, an empty document, or
     anything that needs the pure-Python path's checks or messages."""
-    if _C_LOADER is None or not text.strip() or _SLOW_ONLY.search(text):
+    if _C_LOADER is None or not text.strip() or _slow_only(text):
         return None
     try:
         depth, documents = 0, 0
