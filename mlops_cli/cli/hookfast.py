@@ -60,14 +60,15 @@ def fast_hook(args: list[str]) -> int | None:
 
 
 def _cached_reports(cwd: Path, files: list[str]) -> list[ValidationReport] | None:
+    from mlops_cli.project.root import CONFIG_FILE, locate
     from mlops_cli.validation import cache as valcache
     from mlops_cli.validation import hookmap
     from mlops_cli.validation.validate import cached_report
 
-    root = _find_root(cwd) or (_find_root((cwd / files[0]).parent) if files else None)
+    root = locate(cwd) or (locate((cwd / files[0]).parent) if files else None)
     if root is None:
         return None
-    config = (root / hookmap.CONFIG_FILE).read_bytes()
+    config = (root / CONFIG_FILE).read_bytes()
     # Only mlops.yaml bytes that the full command validated (pydantic) are trusted here.
     if not valcache.config_marker(root, config).exists():
         return None
@@ -89,25 +90,19 @@ def _cached_reports(cwd: Path, files: list[str]) -> list[ValidationReport] | Non
     return reports
 
 
-def _find_root(start: Path) -> Path | None:
-    start = start.absolute()
-    for folder in (start, *start.parents):
-        if (folder / "mlops.yaml").is_file():
-            return folder
-    return None
-
-
 def _dataset_refs(config: bytes) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """The data sets' paths and schemas, and how their CSVs are written."""
-    import yaml
-
+    from mlops_cli.common.errors import ConfigError
+    from mlops_cli.common.yamlio import parse_yaml
+    from mlops_cli.project.root import CONFIG_FILE
     from mlops_cli.validation.csvdialect import CsvDialect
     from mlops_cli.validation.hookmap import DatasetRef
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        doc = yaml.load(config, Loader=loader)
-    except yaml.YAMLError:
+        doc = parse_yaml(
+            config, CONFIG_FILE, max_bytes=1024 * 1024, max_nodes=50_000, fast=True
+        ).data
+    except ConfigError:
         return None
     datasets = doc.get("datasets") if isinstance(doc, dict) else None
     if datasets is None:

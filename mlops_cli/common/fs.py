@@ -11,7 +11,6 @@ import contextlib
 import fcntl
 import json
 import os
-import socket
 import stat
 import tempfile
 import threading
@@ -264,7 +263,7 @@ class RepoLock:
 
     def _claim(self, fd: int) -> None:
         before = _read_holder(fd)
-        me = _Holder(os.getpid(), self.command, socket.gethostname(), _now())
+        me = _Holder(os.getpid(), self.command, _hostname(), _now())
         if before and (before.pid, before.host) != (me.pid, me.host) and self.on_warning:
             self.on_warning(
                 f"recovered the repo lock left by pid {before.pid} ({before.command}),"
@@ -281,7 +280,7 @@ class RepoLock:
         holder, who = _read_holder(fd), "unknown holder"
         if holder is not None:
             who = f"pid {holder.pid} running '{holder.command}' since {holder.started}"
-            if holder.host != socket.gethostname():
+            if holder.host != _hostname():
                 who += f" on {holder.host}"
         return BusyError(
             f"another mlops process holds the repo lock {self.path}: {who}",
@@ -355,3 +354,9 @@ def ensure_inside(root: Path, candidate: Path) -> Path:
             hint="keep paths inside the project; look for '..' or a symlink pointing out",
         )
     return target
+
+
+def _hostname() -> str:
+    import socket  # only a lock writer needs it: keeps five modules off the hook's start-up
+
+    return socket.gethostname()

@@ -28,8 +28,8 @@ from mlops_cli.dvc import driver as dvcdata
 from mlops_cli.dvc import files as dvcfiles
 from mlops_cli.gitio import data as datagit
 from mlops_cli.project import configedit
-from mlops_cli.project.config import CONFIG_FILE, Dataset, ProjectConfig
-from mlops_cli.project.root import Project, load_config, validate_config
+from mlops_cli.project.config import Dataset, ProjectConfig
+from mlops_cli.project.root import CONFIG_FILE, Project, load_config, validate_config
 
 if TYPE_CHECKING:
     from mlops_cli.data.status import CheckPushedResult, DatasetStatus

@@ -31,9 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
-
-from mlops_cli.common.errors import InputError
+from mlops_cli.common.errors import ConfigError, InputError
 from mlops_cli.dvc import files as dvcfiles
 from mlops_cli.dvc.files import Output, join_posix
 from mlops_cli.gitio import data as datagit
@@ -84,8 +82,8 @@ def _declared(yaml_text: bytes | None, base: str) -> dict[str, tuple[str, list[_
     if yaml_text is None:
         return {}
     try:
-        data = dvcfiles.load_yaml(yaml_text)
-    except yaml.YAMLError:
+        data = dvcfiles.load_yaml(yaml_text, f"{base}/dvc.yaml")
+    except ConfigError:
         return {}
     stages = data.get("stages") if isinstance(data, dict) else None
     found: dict[str, tuple[str, list[_Decl]]] = {}
@@ -145,8 +143,8 @@ def tree_outputs(files: Mapping[str, bytes]) -> list[Output]:
 def _lock_outputs(lock: bytes, dvc_yaml: bytes | None, path: str, folder: str) -> list[Output]:
     declared = _declared(dvc_yaml, folder)
     try:
-        data = dvcfiles.load_yaml(lock)
-    except yaml.YAMLError:
+        data = dvcfiles.load_yaml(lock, path)
+    except ConfigError:
         return []
     stages = data.get("stages") if isinstance(data, dict) else None
     outs: list[Output] = []
@@ -172,7 +170,7 @@ def _match(decls: list[_Decl], path: str) -> _Decl | None:
 def _is_repo_import(text: bytes) -> bool:
     try:
         data = dvcfiles.load_yaml(text)
-    except yaml.YAMLError:
+    except ConfigError:
         return False
     deps = data.get("deps") if isinstance(data, dict) else None
     return any(isinstance(d, dict) and isinstance(d.get("repo"), dict) for d in deps or [])

@@ -28,9 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
-
 from mlops_cli.common.errors import ConfigError
+from mlops_cli.common.yamlio import parse_yaml
 
 CHUNK = 1024 * 1024
 DIR_SUFFIX = ".dir"
@@ -61,22 +60,11 @@ class Output:
 def parse_outputs(text: str | bytes, source: str, base: str) -> list[Output]:
     """The outputs in the text of a `.dvc` file or a `dvc.lock` (named `source`), with paths
     made relative to the project root from `base`, the folder holding the file."""
-    try:
-        data = yaml.load(text, Loader=_LOADER)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: not valid YAML: {' '.join(str(exc).split())}") from None
+    data = load_yaml(text, source)
     if not isinstance(data, dict):
         return []
     if PurePosixPath(source.partition(":")[0]).name == "dvc.lock":
-        stages = data.get("stages")
-        if not isinstance(stages, dict):
-            return []
-        return [
-            out
-            for name, stage in stages.items()
-            if isinstance(stage, dict)
-            for out in outs_of(stage.get("outs"), f"{source}:{name}", base)
-        ]
+        return Lock(data, source, base).outputs()
     wdir = data.get("wdir")
     folder = join_posix(base, wdir if isinstance(wdir, str) else ".")
     return outs_of(data.get("outs"), source, folder)
@@ -103,6 +91,62 @@ def outs_of(raw: Any, source: str, base: str) -> list[Output]:
             )
         )
     return outs
+
+
+class Lock:
+    """The stages of a parsed `dvc.lock` (named `source`, in folder `base`): what each stage
+    produced (outs), ran on (deps) and with (params)."""
+
+    def __init__(self, data: Any, source: str = "dvc.lock", base: str = ".") -> None:
+        stages = data.get("stages") if isinstance(data, dict) else None
+        self.source, self.base = source, base
+        self.stages: dict[str, dict[str, Any]] = {
+            str(name): stage
+            for name, stage in (stages.items() if isinstance(stages, dict) else [])
+            if isinstance(stage, dict)
+        }
+
+    def outputs(self) -> list[Output]:
+        return [out for name in self.stages for out in self.outs(name)]
+
+    def outs(self, stage: str) -> list[Output]:
+        raw = self.stages.get(stage, {}).get("outs")
+        return outs_of(raw, f"{self.source}:{stage}", self.base)
+
+    def producer(self, path: str) -> tuple[str, Output] | None:
+        """The stage whose outs hold exactly `path` (relative to the root), and that out."""
+        for name in self.stages:
+            for out in self.outs(name):
+                if out.path == path:
+                    return name, out
+        return None
+
+    def deps(self, stage: str) -> dict[str, str | None]:
+        """The stage's deps as recorded: path (relative to the root) -> md5."""
+        entries = self.stages.get(stage, {}).get("deps")
+        return {
+            join_posix(self.base, d["path"]): d.get("md5")
+            for d in (entries if isinstance(entries, list) else [])
+            if isinstance(d, dict) and isinstance(d.get("path"), str)
+        }
+
+    def params(self, stage: str) -> dict[str, Any]:
+        """The params the stage ran with; one params file's values directly, else by file."""
+        files = self.stages.get(stage, {}).get("params") or {}
+        if len(files) == 1:
+            return dict(next(iter(files.values())) or {})
+        return {str(k): v for k, v in files.items()}
+
+    def upstream(self, stage: str) -> list[str]:
+        """`stage` and every stage that produced one of its deps, transitively."""
+        seen, todo = [stage], [stage]
+        while todo:
+            for dep in self.deps(todo.pop()):
+                found = self.producer(dep)
+                if found and found[0] not in seen:
+                    seen.append(found[0])
+                    todo.append(found[0])
+        return seen
 
 
 def _int(value: Any) -> int | None:
@@ -151,9 +195,10 @@ def pipeline_stage(root: Path, rel_path: str) -> str | None:
     a data set a pipeline makes, which `dvc repro` records in `dvc.lock`."""
     parts = PurePosixPath(rel_path).parts
     for depth in range(len(parts) - 1, -1, -1):
+        rel = "/".join((*parts[:depth], "dvc.yaml"))
         try:
-            data = yaml.load(root.joinpath(*parts[:depth], "dvc.yaml").read_bytes(), Loader=_LOADER)
-        except (OSError, yaml.YAMLError):
+            data = load_yaml(root.joinpath(*parts[:depth], "dvc.yaml").read_bytes(), rel)
+        except (OSError, ConfigError):
             continue
         stages = data.get("stages") if isinstance(data, dict) else None
         base = "/".join(parts[:depth]) or "."
@@ -382,9 +427,8 @@ def walk_files(folder: Path) -> Iterator[Path]:
             yield Path(dirpath, name)
 
 
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def load_yaml(text: str | bytes) -> Any:
-    """YAML as DVC reads it (safe, C-accelerated when available); yaml.YAMLError if invalid."""
-    return yaml.load(text, Loader=_LOADER)
+def load_yaml(text: str | bytes, source: str = "dvc file") -> Any:
+    """A DVC file's YAML through the guarded reader (on libyaml when PyYAML has it);
+    ConfigError, naming `source`, if it is invalid or refused."""
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    return parse_yaml(raw, source, fast=True).data

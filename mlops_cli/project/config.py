@@ -20,7 +20,6 @@ from pydantic import (
     model_validator,
 )
 
-CONFIG_FILE = "mlops.yaml"
 CONFIG_VERSION = 1
 
 _NAME = r"^[A-Za-z][A-Za-z0-9_-]*$"

@@ -1,17 +1,25 @@
-"""Find the project root and load `mlops.yaml` into the typed config model."""
+"""Find the project root and load `mlops.yaml` into the typed config model.
+
+`locate` and `read_config_bytes` import nothing heavy (no pydantic): the hook's fast path
+(`cli/hookfast.py`) uses them before anything else loads. The typed model is imported when
+a config is validated.
+"""
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_cli.common.errors import ConfigError, InputError, NotAProject, dotted_key
 from mlops_cli.common.yamlio import YamlDoc, load_yaml
-from mlops_cli.project.config import CONFIG_FILE, ProjectConfig
+
+if TYPE_CHECKING:
+    from mlops_cli.project.config import ProjectConfig
+
+CONFIG_FILE = "mlops.yaml"
 
 
 @dataclass(frozen=True)
@@ -24,12 +32,22 @@ class Project:
         return self.root / CONFIG_FILE
 
 
-def find_root(start: Path) -> Path:
-    """The nearest folder at or above `start` that holds `mlops.yaml`."""
-    start = start.resolve()
+def locate(start: Path) -> Path | None:
+    """The nearest folder at or above `start` (made absolute, symlinks kept) that holds
+    `mlops.yaml`, else None."""
+    start = start.absolute()
     for folder in (start, *start.parents):
         if (folder / CONFIG_FILE).is_file():
             return folder
+    return None
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder at or above `start` that holds `mlops.yaml`."""
+    start = start.resolve()
+    root = locate(start)
+    if root is not None:
+        return root
     raise NotAProject(
         f"not an mlops project (no {CONFIG_FILE} in {start} or any parent)",
         hint="run `mlops init` to create one, or pass -C DIR",
@@ -56,6 +74,8 @@ def load_config(path: Path) -> ProjectConfig:
 def validate_config(doc: YamlDoc) -> ProjectConfig:
     from pydantic import ValidationError
 
+    from mlops_cli.project.config import ProjectConfig
+
     if not isinstance(doc.data, dict):
         found = "an empty file" if doc.data is None else type(doc.data).__name__
         raise ConfigError(f"{doc.source}: expected a mapping of settings, found {found}")
@@ -76,6 +96,8 @@ def _describe(doc: YamlDoc, err: Any) -> str:
     dotted = dotted_key(loc) or "(top level)"
     where = doc.where(loc)
     if err["type"] == "extra_forbidden":
+        import difflib  # lazily: three modules the hook's fast path does not need
+
         key = str(loc[-1])
         valid = _keys_at(loc[:-1])
         close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
@@ -90,6 +112,8 @@ def _describe(doc: YamlDoc, err: Any) -> str:
 def _keys_at(loc: tuple[Any, ...]) -> list[str]:
     """The valid keys of the mapping at `loc`, by walking the model's type hints."""
     from pydantic import BaseModel
+
+    from mlops_cli.project.config import ProjectConfig
 
     current: Any = ProjectConfig
     for part in loc:

@@ -18,8 +18,7 @@ from mlops_cli.common.progress import NullReporter, Reporter
 from mlops_cli.common.yamlio import parse_yaml
 from mlops_cli.gitio import data as datagit
 from mlops_cli.project import configedit
-from mlops_cli.project.config import CONFIG_FILE
-from mlops_cli.project.root import Project, load_config, validate_config
+from mlops_cli.project.root import CONFIG_FILE, Project, load_config, validate_config
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 _FORMATS = {".skops": "skops", ".joblib": "joblib", ".pkl": "pickle", ".pickle": "pickle"}

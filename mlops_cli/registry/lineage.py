@@ -19,6 +19,7 @@ from typing import Any
 
 from mlops_cli.common.errors import ConfigError, InputError
 from mlops_cli.common.yamlio import parse_yaml
+from mlops_cli.dvc.files import Lock
 from mlops_cli.gitio import refs as gitrefs
 from mlops_cli.project.root import Project
 
@@ -133,47 +134,9 @@ def _yaml_at(root: Path, rev: str, path: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-class _Lock:
-    """dvc.lock as committed at HEAD: stage outs and deps by path."""
-
-    def __init__(self, data: dict[str, Any] | None) -> None:
-        self.stages: dict[str, dict[str, Any]] = {}
-        for name, stage in ((data or {}).get("stages") or {}).items():
-            if isinstance(stage, dict):
-                self.stages[str(name)] = stage
-
-    def producer(self, path: str) -> tuple[str, str | None] | None:
-        for name, stage in self.stages.items():
-            for out in stage.get("outs") or []:
-                if isinstance(out, dict) and out.get("path") == path:
-                    return name, out.get("md5")
-        return None
-
-    def deps(self, stage: str) -> dict[str, str | None]:
-        entries = self.stages.get(stage, {}).get("deps") or []
-        return {str(d["path"]): d.get("md5") for d in entries if isinstance(d, dict)}
-
-    def params(self, stage: str) -> dict[str, Any]:
-        files = self.stages.get(stage, {}).get("params") or {}
-        if len(files) == 1:
-            return dict(next(iter(files.values())) or {})
-        return {str(k): v for k, v in files.items()}
-
-    def upstream(self, stage: str) -> list[str]:
-        """`stage` and every stage that produced one of its deps, transitively."""
-        seen, todo = [stage], [stage]
-        while todo:
-            for dep in self.deps(todo.pop()):
-                found = self.producer(dep)
-                if found and found[0] not in seen:
-                    seen.append(found[0])
-                    todo.append(found[0])
-        return seen
-
-
-def _committed(root: Path, rel: str, lock: _Lock) -> Committed | None:
+def _committed(root: Path, rel: str, lock: Lock) -> Committed | None:
     if found := lock.producer(rel):
-        return Committed(LOCK, found[1], found[0])
+        return Committed(LOCK, found[1].md5, found[0])
     pointer = _yaml_at(root, "HEAD", f"{rel}.dvc")
     if pointer is not None:
         outs = pointer.get("outs") or [{}]
@@ -188,67 +151,14 @@ def capture(project: Project, name: str) -> Lineage:
     root, cfg = project.root, project.config
     model = cfg.models[name]
     commit = gitrefs.head(root)
-    lock = _Lock(_yaml_at(root, "HEAD", LOCK))
+    lock = Lock(_yaml_at(root, "HEAD", LOCK))
     problems: dict[str, str] = {}
     warnings: list[str] = []
 
-    artifact = root / model.path
-    if not artifact.is_file():
-        raise InputError(
-            f"{model.path}: no such file, so there is no model to register",
-            hint="train it (`dvc repro`) or fetch it (`dvc pull`)",
-        )
-    art = digests(artifact)
-    source = _committed(root, model.path, lock)
-    if source is None:
-        for meta in (LOCK, f"{model.path}.dvc"):
-            if (root / meta).is_file() and not gitrefs.is_tracked(root, meta):
-                # The usual slip: `dvc repro` (or `dvc add`) ran, the commit did not.
-                raise _refusal(name, {meta: f"not committed; it records how {model.path} was made"})
-        raise InputError(
-            f"{model.path} is not versioned: neither dvc.lock, {model.path}.dvc nor git"
-            " tracks it at HEAD",
-            hint="run `dvc repro` and commit dvc.lock (or `dvc add` it and commit the .dvc file)",
-        )
-    if source.md5 and source.md5 not in (art.md5, art.md5_unix):
-        problems[model.path] = f"md5 {art.md5} in the work tree, {source.md5} in {source.source}"
+    art, source = _artifact(root, name, model.path, lock, problems)
     stage = source.stage
-
-    data: dict[str, dict[str, Any]] = {}
-    by_path = {ds.path: ds_name for ds_name, ds in cfg.datasets.items()}
-    roles = {ds: "train" for ds in model.train_data}
-    trained_on: dict[str, str | None] = {}
-    if stage:
-        for upstream in lock.upstream(stage):
-            for dep, md5 in lock.deps(upstream).items():
-                if dep in by_path:
-                    roles.setdefault(by_path[dep], "train")
-                    trained_on.setdefault(dep, md5)  # the producing stage's own deps first
-        _check_stage_code(root, lock, stage, by_path, problems)
-    if model.test_data:
-        roles.setdefault(model.test_data, "test")
-    for ds_name, role in roles.items():
-        ds = cfg.datasets[ds_name]
-        data[ds_name] = _dataset(
-            root, ds.path, ds.schema_, role, lock, trained_on, problems, warnings
-        )
-
-    tracked = [
-        p
-        for p in [
-            "mlops.yaml",
-            LOCK,
-            "dvc.yaml",
-            model.params,
-            model.metrics,
-            model.environment,
-            f"{model.path}.dvc",
-            *(f"{cfg.datasets[d].path}.dvc" for d in data),
-            *([model.path] if source.source == "git" else []),
-        ]
-        if p and ((root / p).exists() or gitrefs.is_tracked(root, p))
-    ]
-    for path, why in gitrefs.dirty_paths(root, tracked).items():
+    data = _datasets(project, name, lock, stage, problems, warnings)
+    for path, why in gitrefs.dirty_paths(root, _lineage_files(project, name, data, source)).items():
         problems.setdefault(path, why)
     if problems:
         raise _refusal(name, problems)
@@ -273,12 +183,95 @@ def capture(project: Project, name: str) -> Lineage:
     )
 
 
+def _artifact(
+    root: Path, name: str, rel: str, lock: Lock, problems: dict[str, str]
+) -> tuple[Digests, Committed]:
+    """The model file's digests and where its committed hash comes from; refuses a missing
+    or unversioned file, and records a hash that differs from the committed one."""
+    artifact = root / rel
+    if not artifact.is_file():
+        raise InputError(
+            f"{rel}: no such file, so there is no model to register",
+            hint="train it (`dvc repro`) or fetch it (`dvc pull`)",
+        )
+    art = digests(artifact)
+    source = _committed(root, rel, lock)
+    if source is None:
+        for meta in (LOCK, f"{rel}.dvc"):
+            if (root / meta).is_file() and not gitrefs.is_tracked(root, meta):
+                # The usual slip: `dvc repro` (or `dvc add`) ran, the commit did not.
+                raise _refusal(name, {meta: f"not committed; it records how {rel} was made"})
+        raise InputError(
+            f"{rel} is not versioned: neither dvc.lock, {rel}.dvc nor git tracks it at HEAD",
+            hint="run `dvc repro` and commit dvc.lock (or `dvc add` it and commit the .dvc file)",
+        )
+    if source.md5 and source.md5 not in (art.md5, art.md5_unix):
+        problems[rel] = f"md5 {art.md5} in the work tree, {source.md5} in {source.source}"
+    return art, source
+
+
+def _datasets(
+    project: Project,
+    name: str,
+    lock: Lock,
+    stage: str | None,
+    problems: dict[str, str],
+    warnings: list[str],
+) -> dict[str, dict[str, Any]]:
+    """The model's data sets by role: its declared train data, what the producing stage and
+    the stages upstream of it ran on (with the md5 they ran on), and its test data."""
+    root, cfg = project.root, project.config
+    model = cfg.models[name]
+    by_path = {ds.path: ds_name for ds_name, ds in cfg.datasets.items()}
+    roles = {ds: "train" for ds in model.train_data}
+    trained_on: dict[str, str | None] = {}
+    if stage:
+        for upstream in lock.upstream(stage):
+            for dep, md5 in lock.deps(upstream).items():
+                if dep in by_path:
+                    roles.setdefault(by_path[dep], "train")
+                    trained_on.setdefault(dep, md5)  # the producing stage's own deps first
+        _check_stage_code(root, lock, stage, by_path, problems)
+    if model.test_data:
+        roles.setdefault(model.test_data, "test")
+    data: dict[str, dict[str, Any]] = {}
+    for ds_name, role in roles.items():
+        ds = cfg.datasets[ds_name]
+        data[ds_name] = _dataset(
+            root, ds.path, ds.schema_, role, lock, trained_on, problems, warnings
+        )
+    return data
+
+
+def _lineage_files(
+    project: Project, name: str, data: dict[str, dict[str, Any]], source: Committed
+) -> list[str]:
+    """The files the version's lineage is read from, which must be committed as they are."""
+    root, cfg = project.root, project.config
+    model = cfg.models[name]
+    return [
+        p
+        for p in [
+            "mlops.yaml",
+            LOCK,
+            "dvc.yaml",
+            model.params,
+            model.metrics,
+            model.environment,
+            f"{model.path}.dvc",
+            *(f"{cfg.datasets[d].path}.dvc" for d in data),
+            *([model.path] if source.source == "git" else []),
+        ]
+        if p and ((root / p).exists() or gitrefs.is_tracked(root, p))
+    ]
+
+
 def _dataset(
     root: Path,
     rel: str,
     schema: str | None,
     role: str,
-    lock: _Lock,
+    lock: Lock,
     trained_on: dict[str, str | None],
     problems: dict[str, str],
     warnings: list[str],
@@ -312,7 +305,7 @@ def _dataset(
 
 
 def _check_stage_code(
-    root: Path, lock: _Lock, stage: str, data_paths: dict[str, str], problems: dict[str, str]
+    root: Path, lock: Lock, stage: str, data_paths: dict[str, str], problems: dict[str, str]
 ) -> None:
     """The producing stage's other deps (code) must be what dvc.lock says it ran with."""
     for dep, md5 in lock.deps(stage).items():

@@ -23,8 +23,7 @@ from mlops_cli.common.yamlio import dump_yaml, parse_yaml
 from mlops_cli.dvc import driver as dvcdata
 from mlops_cli.dvc import repo as dvcrepo
 from mlops_cli.gitio import repo as gitrepo
-from mlops_cli.project.config import CONFIG_FILE
-from mlops_cli.project.root import validate_config
+from mlops_cli.project.root import CONFIG_FILE, validate_config
 from mlops_cli.scaffold.render import RenderedFile, render_files, render_string
 from mlops_cli.scaffold.templates import Template
 

@@ -30,8 +30,7 @@ from typing import Any, Literal
 from mlops_cli.common.errors import ConfigError, InputError
 from mlops_cli.common.fs import atomic_write_bytes, ensure_inside, repo_lock
 from mlops_cli.common.progress import NullReporter, Reporter
-from mlops_cli.project.config import CONFIG_FILE
-from mlops_cli.project.root import Project
+from mlops_cli.project.root import CONFIG_FILE, Project
 from mlops_cli.scaffold.init import render_project
 from mlops_cli.scaffold.render import RenderedFile
 from mlops_cli.scaffold.templates import (

@@ -2,8 +2,8 @@
 
 pre-commit passes the staged files that match the hook's pattern, relative to the git root:
 data files, their `.dvc` files, schema files, `dvc.lock` (pipeline outputs) and mlops.yaml.
-Standard library only (plus PyYAML for `.dvc` files): the hook's fast path runs this before
-anything heavy is imported.
+Standard library only (plus the guarded YAML reader, on libyaml, for `.dvc` files): the
+hook's fast path runs this before anything heavy is imported.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
-CONFIG_FILE = "mlops.yaml"
+from mlops_cli.common.errors import ConfigError
+from mlops_cli.common.yamlio import parse_yaml
+from mlops_cli.project.root import CONFIG_FILE
 
 
 class DatasetRef(NamedTuple):
@@ -69,12 +71,9 @@ def _overlaps(a: str, b: str) -> bool:
 
 
 def _load(root: Path, rel: str) -> Any:
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load((root / rel).read_bytes(), Loader=loader)
-    except (OSError, yaml.YAMLError):
+        return parse_yaml((root / rel).read_bytes(), rel, fast=True).data
+    except (OSError, ConfigError):
         return None
 
 

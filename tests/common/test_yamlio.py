@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mlops_cli.common.errors import ConfigError, InputError
 from mlops_cli.common.yamlio import dump_yaml, load_yaml, parse_yaml, write_yaml
@@ -220,3 +222,113 @@ def test_deep_nesting_is_refused_at_once() -> None:
         with pytest.raises(ConfigError, match="nested more than 64 levels deep"):
             parse_yaml(raw, "deep.yaml")
         assert time.monotonic() - start < 0.5
+
+
+# The fast path (libyaml's C composer, for the hook paths) keeps every guard. Each case runs
+# with the pure-Python fallback disabled where the C composer builds the tree, so the guard
+# that fires is the one applied to libyaml's nodes, not the fallback's.
+
+_BOMB = "\n".join(
+    ["l0: &l0 [" + ", ".join(["lol"] * 10) + "]"]
+    + [f"l{n}: &l{n} [" + ", ".join([f"*l{n - 1}"] * 10) + "]" for n in range(1, 10)]
+)
+_GUARDED = [
+    pytest.param(_BOMB + "\n", "document expands to more than 100000 nodes", id="aliases"),
+    pytest.param("a: &x [1, *x]\n", "recursive alias", id="recursive"),
+    pytest.param("a:\n  p: 1\n  q: 2\n  p: 3\n", "duplicate key 'p' in a", id="duplicate"),
+    pytest.param("x: !!python/object/apply:os.system ['true']\n", "tag", id="python-tag"),
+    pytest.param("x: !!python/name:os.system ''\n", "tag", id="python-name"),
+]
+
+
+@pytest.fixture
+def no_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlops_cli.common import yamlio
+
+    def refuse(text: str, source: str) -> None:
+        raise AssertionError("the pure-Python composer ran")
+
+    monkeypatch.setattr(yamlio, "_compose", refuse)
+
+
+def test_fast_path_uses_libyaml() -> None:
+    import yaml
+
+    from mlops_cli.common import yamlio
+
+    assert yaml.__with_libyaml__, "PyYAML without libyaml: the hook's fast path is slow"
+    node = yamlio._fast_compose("a: [1, 2]\n")
+    assert type(node).__module__ == "yaml.nodes"
+    assert yamlio._fast_compose("a: [1,\n") is None  # a syntax error: left to the slow path
+
+
+@pytest.mark.parametrize(("text", "expected"), _GUARDED)
+def test_fast_path_guards_without_the_fallback(no_fallback: None, text: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected):
+        parse_yaml(text.encode(), "mlops.yaml", fast=True)
+
+
+@pytest.mark.parametrize(("text", "expected"), _GUARDED)
+def test_fast_and_slow_paths_give_the_same_message(text: str, expected: str) -> None:
+    messages = []
+    for fast in (False, True):
+        with pytest.raises(ConfigError) as info:
+            parse_yaml(text.encode(), "mlops.yaml", fast=fast)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+
+
+def test_fast_path_refuses_deep_nesting_before_composing() -> None:
+    from mlops_cli.common import yamlio
+
+    for raw in (
+        "project: " + "[" * 100_000,
+        "project: " + "[" * 70 + "]" * 70 + "\n",  # valid YAML, only too deep
+        "a:\n" + "".join(" " * i + "k:\n" for i in range(1, 300)),
+    ):
+        assert yamlio._fast_compose(raw) is None
+        with pytest.raises(ConfigError, match="nested more than 64 levels deep"):
+            parse_yaml(raw.encode(), "deep.yaml", fast=True)
+
+
+def test_fast_path_reads_what_the_slow_path_reads() -> None:
+    text = CONFIG + "when: 2026-11-27\nbase: &b {x: 1}\nuse:\n  <<: *b\n  y: 2\nnest: " + "[" * 60
+    text += "]" * 60 + "\n"
+    slow = parse_yaml(text.encode(), "mlops.yaml")
+    fast = parse_yaml(text.encode(), "mlops.yaml", fast=True)
+    assert fast.data == slow.data
+    assert fast.positions == slow.positions
+
+
+@pytest.mark.parametrize(
+    "text", ["a: 1\nb: x\x07\n", "a: 1\n---\nb: 2\n", "a: [1,\n", "a:\n\tb: 1\n"]
+)
+def test_fast_path_errors_match_the_slow_path(text: str) -> None:
+    messages = []
+    for fast in (False, True):
+        with pytest.raises(ConfigError) as info:
+            parse_yaml(text.encode(), "mlops.yaml", fast=fast)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+
+
+_PIECES = [
+    *("a", "b", ":", " ", "\n", "  ", "- ", "[", "]", "{", "}", ",", "&x ", "*x", "<<: "),
+    *("!!python/object:os.system ", "!!str ", "'q'", '"d"', "1", "1.5", "true", "~", "#c"),
+    *("---\n", "...\n", "\t", "\x07", "\ufeff", "\r\n", "é", "2026-11-27", "|\n  t\n", "? "),
+]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=40))
+def test_fast_and_slow_paths_agree_on_any_text(pieces: list[str]) -> None:
+    """Same data, positions and messages. (Known: libyaml accepts a few odd plain scalars in
+    flow context that PyYAML refuses, e.g. `[a ? b\n]`; the guards hold there all the same.)"""
+    raw = "".join(pieces).encode()
+    outcomes = []
+    for fast in (False, True):
+        try:
+            doc = parse_yaml(raw, "f.yaml", fast=fast)
+            outcomes.append(("ok", repr(doc.data), sorted(doc.positions.items(), key=repr)))
+        except ConfigError as exc:
+            outcomes.append(("error", str(exc), []))
+    assert outcomes[0] == outcomes[1]

@@ -125,3 +125,91 @@ def test_pipeline_stage_of_a_declared_output(tmp_path: Path) -> None:
     assert pipeline_stage(tmp_path, "data/prepared/train.csv") == "prepare"
     assert pipeline_stage(tmp_path, "data/models/m.bin") == "prepare"
     assert pipeline_stage(tmp_path, "data/raw.csv") is None
+
+
+PIPELINE_LOCK = """\
+schema: '2.0'
+stages:
+  prepare:
+    cmd: python prepare.py
+    deps:
+    - path: data/raw.csv
+      md5: aaa
+    - path: ./prepare.py
+      md5: bbb
+    outs:
+    - path: data/train.csv
+      md5: ccc
+  train:
+    cmd: python train.py
+    deps:
+    - path: data/train.csv
+      md5: ccc
+    - path: train.py
+      md5: ddd
+    params:
+      params.yaml:
+        seed: 7
+        depth: 3
+    outs:
+    - path: models/model.skops
+      md5: eee
+"""
+
+
+def test_lock_stages_producer_deps_params_and_upstream() -> None:
+    from mlops_cli.common.yamlio import parse_yaml
+    from mlops_cli.dvc.files import Lock
+
+    lock = Lock(parse_yaml(PIPELINE_LOCK.encode(), "dvc.lock").data)
+    found = lock.producer("models/model.skops")
+    assert found is not None
+    assert (found[0], found[1].md5, found[1].source) == ("train", "eee", "dvc.lock:train")
+    assert lock.producer("data/raw.csv") is None
+    assert lock.deps("prepare") == {"data/raw.csv": "aaa", "prepare.py": "bbb"}  # ./ dropped
+    assert lock.params("train") == {"seed": 7, "depth": 3}  # one params file: its values
+    assert lock.params("prepare") == {}
+    assert lock.upstream("train") == ["train", "prepare"]
+    assert [o.path for o in lock.outputs()] == ["data/train.csv", "models/model.skops"]
+    assert Lock(None).stages == {} and Lock({"stages": [1]}).outputs() == []
+
+
+def test_lock_params_by_file_when_there_are_several() -> None:
+    from mlops_cli.dvc.files import Lock
+
+    lock = Lock({"stages": {"s": {"params": {"a.yaml": {"x": 1}, "b.yaml": {"y": 2}}}}})
+    assert lock.params("s") == {"a.yaml": {"x": 1}, "b.yaml": {"y": 2}}
+
+
+def test_dvc_files_are_read_through_the_guarded_reader(tmp_path: Path) -> None:
+    """A hostile clone's `.dvc` file or `dvc.lock`: tags refused, duplicates refused, bombs
+    refused, each a ConfigError naming the file, and nothing executed."""
+    import pytest
+
+    from mlops_cli.common.errors import ConfigError
+
+    marker = tmp_path / "pwned"
+    hostile = {
+        "the tag .* is not allowed": (
+            f"outs:\n- path: !!python/object/apply:os.mkdir ['{marker}']\n"
+        ),
+        "duplicate key 'md5'": "outs:\n- path: a.csv\n  md5: x\n  md5: y\n",
+        "alias bomb": "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        + "".join(
+            f"{c}: &{c} [{', '.join([f'*{p}'] * 10)}]\n"
+            for p, c in zip("abcd", "bcde", strict=True)
+        )
+        + "outs: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n",
+    }
+    for why, text in hostile.items():
+        with pytest.raises(ConfigError, match=rf"^data/x\.csv\.dvc:\d+:\d+: .*{why}"):
+            parse_outputs(text, "data/x.csv.dvc", "data")
+        in_lock = "stages:\n  s:\n" + "".join(f"    {line}\n" for line in text.splitlines())
+        with pytest.raises(ConfigError, match=rf"^dvc\.lock:\d+:\d+: .*{why}"):
+            parse_outputs(in_lock, "dvc.lock", ".")
+        assert not marker.exists(), why
+    # pipeline_stage skips a dvc.yaml it may not read, as it skips one it cannot
+    (tmp_path / "dvc.yaml").write_text(
+        "stages:\n  s:\n    outs: [out.csv]\n    outs: [other.csv]\n"
+    )
+    assert pipeline_stage(tmp_path, "out.csv") is None

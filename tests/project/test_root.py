@@ -117,3 +117,33 @@ def test_outside_a_project(tmp_path: Path) -> None:
         NotAProject, match=r"not an mlops project \(no mlops.yaml in .* or any parent\)"
     ):
         find_root(tmp_path)
+
+
+def test_locate_finds_the_root_or_none_without_resolving(tmp_path: Path) -> None:
+    from mlops_cli.project.root import locate
+
+    write(tmp_path, GOOD)
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    link = tmp_path.parent / f"{tmp_path.name}-link"
+    link.symlink_to(tmp_path)
+    try:
+        assert locate(deep) == tmp_path
+        assert locate(link / "a") == link  # symlinks kept: paths stay comparable with cwd
+    finally:
+        link.unlink()
+    assert locate(tmp_path.parent) is None or locate(tmp_path.parent) != tmp_path
+
+
+def test_root_imports_no_pydantic_until_a_config_is_validated() -> None:
+    """The hook's fast path imports project.root: it must stay light."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nimport mlops_cli.project.root as r\n"
+        "assert 'pydantic' not in sys.modules, 'pydantic'\n"
+        "assert 'difflib' not in sys.modules, 'difflib'\n"
+        "assert r.CONFIG_FILE == 'mlops.yaml'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

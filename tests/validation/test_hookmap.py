@@ -44,3 +44,17 @@ def test_dvc_lock_by_its_stage_outs(tmp_path: Path) -> None:
 def test_paths_relative_to_a_git_root_above_the_project(tmp_path: Path) -> None:
     root = tmp_path / "ml"
     assert touched(root, "ml/schemas/raw.yaml", "other/schemas/raw.yaml", cwd=tmp_path) == ["raw"]
+
+
+def test_a_hostile_dvc_file_is_refused_by_the_guarded_reader(tmp_path: Path) -> None:
+    """A `.dvc` file is read by yamlio (libyaml fast path): a python tag runs nothing and a
+    duplicate key is not silently collapsed; the file is then matched by its name only."""
+    marker = tmp_path / "pwned"
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "x.dvc").write_text(
+        f"outs:\n- path: !!python/object/apply:os.mkdir ['{marker}']\n"
+    )
+    assert touched(tmp_path, "data/x.dvc") == []
+    assert not marker.exists()
+    (tmp_path / "data" / "zzz.dvc").write_text("outs:\n- path: zzz\n  path: raw\n")
+    assert touched(tmp_path, "data/zzz.dvc") == []  # PyYAML would keep the last, `raw`
