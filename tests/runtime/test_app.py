@@ -24,7 +24,6 @@ import pytest
 from mlops_cli.common.progress import NullReporter
 from mlops_cli.images.bundle import prepare_bundle, write_model_dir
 from mlops_cli.project.root import open_project
-from mlops_cli.runtime.app import parse_json
 
 MiB = 1024 * 1024
 RECORD = {
@@ -157,6 +156,8 @@ def test_deep_nesting_is_a_json_422(server: Server, body: bytes) -> None:
 
 
 def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    from mlops_cli.runtime.app import parse_json
+
     text = json.dumps([{"note": "[" * 1000 + '\\"{' * 500}]).encode()
     assert parse_json(text, max_depth=3) == [{"note": "[" * 1000 + '\\"{' * 500}]
 
