@@ -191,7 +191,7 @@ def load(model_dir: Path) -> ServedModel:
     """The model folder, checked: sha256 first, then a load that trusts only recorded types."""
     metadata = read_metadata(model_dir)
     artifact = metadata["artifact"]
-    path = model_dir / str(artifact["file"])
+    path = contained(model_dir, str(artifact["file"]))
     if not path.is_file():
         raise ModelLoadError(f"model file {path} is missing")
     actual = sha256_file(path)
@@ -209,6 +209,18 @@ def load(model_dir: Path) -> ServedModel:
     return ServedModel(
         metadata, estimator, columns, bool(schema.get("strict", True)), target and str(target)
     )
+
+
+def contained(model_dir: Path, name: str) -> Path:
+    """`name` inside `model_dir`: a relative path that stays inside once symlinks resolve."""
+    relative = Path(name)
+    if not name or relative.is_absolute() or ".." in relative.parts:
+        raise ModelLoadError(f"model file {name!r} must be a relative path inside {model_dir}")
+    root = model_dir.resolve()
+    path = (model_dir / relative).resolve()
+    if not path.is_relative_to(root):
+        raise ModelLoadError(f"model file {name!r} resolves to {path}, outside {root}")
+    return path
 
 
 def _load_estimator(path: Path, fmt: str, trusted: list[str]) -> Any:

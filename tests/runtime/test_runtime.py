@@ -155,3 +155,36 @@ def test_runtime_imports_nothing_else_from_mlops() -> None:
                     assert name == "mlops_cli.runtime" or name.startswith("mlops_cli.runtime."), (
                         f"{path.name} imports {name}"
                     )
+
+
+@pytest.mark.parametrize("kind", ["absolute", "dotdot", "symlink"])
+def test_the_model_file_must_stay_inside_the_model_folder(
+    model_dir: Path, tmp_path: Path, kind: str
+) -> None:
+    import shutil
+
+    folder = tmp_path / "m"
+    shutil.copytree(model_dir, folder)
+    outside = tmp_path / "outside.skops"
+    shutil.copy(folder / "model.skops", outside)  # same bytes, same sha256: only the path differs
+    meta_path = folder / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    if kind == "absolute":
+        meta["artifact"]["file"] = str(outside)
+    elif kind == "dotdot":
+        meta["artifact"]["file"] = "../outside.skops"
+    else:
+        (folder / "link.skops").symlink_to(outside)
+        meta["artifact"]["file"] = "link.skops"
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(runtime_model.ModelLoadError, match=r"inside|outside"):
+        runtime_model.load(folder)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlops_cli.runtime", "--model-dir", str(folder), "predict"],
+        input="sepal_length_cm\n1\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 3
+    assert "outside" in proc.stderr or "inside" in proc.stderr
