@@ -22,6 +22,7 @@ from pathlib import Path
 
 from mlops_cli.common.errors import ExternalToolError, InputError
 from mlops_cli.common.fs import atomic_write_bytes
+from mlops_cli.gitio.state import refuse_unsafe_state
 
 _FIELDS = 7  # fields per tag in list_tags' for-each-ref format
 
@@ -216,6 +217,7 @@ class ConflictWithGit(InputError):
 
 def create_tags(root: Path, tags: list[NewTag], reason: str) -> None:
     """Create annotated tags atomically: all of them or none (an existing name refuses all)."""
+    refuse_unsafe_state(root, "create tags")
     lines = []
     for tag in tags:
         assert tag.target is not None
@@ -236,8 +238,10 @@ def commit_file(
     """Write `rel_path` in the work tree and commit only it on HEAD, plus `tags`, atomically.
 
     Returns the new commit. On any failure the work-tree file is restored and HEAD, the
-    index and the tags are as before.
+    index and the tags are as before. Refused (exit 3, nothing written) mid-rebase, merge,
+    cherry-pick, revert or bisect, and on a detached HEAD.
     """
+    refuse_unsafe_state(root, f"commit {rel_path}")
     target = root / rel_path
     before = target.read_bytes() if target.is_file() else None
     blob = git(root, "hash-object", "-w", "--stdin", input=content).stdout.decode().strip()

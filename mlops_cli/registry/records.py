@@ -36,6 +36,7 @@ from mlops_cli.common.errors import ConfigError, InputError
 from mlops_cli.common.fs import atomic_write_bytes, repo_lock, sha256_file
 from mlops_cli.common.yamlio import dump_yaml, parse_yaml
 from mlops_cli.gitio import refs as gitrefs
+from mlops_cli.gitio.state import refuse_unsafe_state
 from mlops_cli.project.root import Project
 from mlops_cli.registry import tags as regtags
 
@@ -324,7 +325,9 @@ def _canonical(images: list[dict[str, Any]]) -> list[str]:
 
 
 def check_recordable(project: Project) -> None:
-    """Results are recorded only from committed test settings, which anyone can re-run."""
+    """Results are recorded only from committed test settings, which anyone can re-run, and
+    only where the record commit can land (checked before the tests run, not after)."""
+    refuse_unsafe_state(project.root, "commit the test results")
     if gitrefs.dirty_paths(project.root, [project.config_path.name]):
         raise InputError(
             f"{project.config_path.name} has changes that are not committed, so results from"

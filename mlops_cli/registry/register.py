@@ -14,6 +14,7 @@ from mlops_cli.common.errors import InputError, UsageError
 from mlops_cli.common.fs import repo_lock
 from mlops_cli.common.progress import NullReporter, Reporter
 from mlops_cli.gitio import refs as gitrefs
+from mlops_cli.gitio.state import refuse_unsafe_state
 from mlops_cli.project.root import Project
 from mlops_cli.registry import lineage
 from mlops_cli.registry import tags as regtags
@@ -51,6 +52,7 @@ def register(
     wanted = regtags.parse_version(version) if version else None
     root = project.root
     with repo_lock(root, f"model register {name}", on_warning=reporter.warn):
+        refuse_unsafe_state(root, "commit a version record")
         reporter.step(f"checking {name} against what is committed")
         found = lineage.capture(project, name)
         tags = gitrefs.list_tags(root)

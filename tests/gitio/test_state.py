@@ -1,0 +1,163 @@
+"""Committing commands refuse mid-rebase/merge/cherry-pick/revert/bisect and on a detached
+HEAD (exit 3, nothing committed or tagged), with real git in real conflicting states."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlops_cli.common.errors import EXIT_INPUT
+from mlops_cli.gitio.state import RepositoryBusy, refuse_unsafe_state
+from tests.modelproject import NAME, copy_of, git, trained
+
+
+def _g(root: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
+    if ok:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def _diverge(root: Path) -> None:
+    """Branch `side` and the current branch both change conflict.txt differently."""
+    main = _g(root, "symbolic-ref", "--short", "HEAD").stdout.strip()
+    (root / "conflict.txt").write_text("base\n")
+    _g(root, "add", "conflict.txt")
+    _g(root, "commit", "-q", "-m", "base")
+    _g(root, "switch", "-q", "-c", "side")
+    (root / "conflict.txt").write_text("side\n")
+    _g(root, "commit", "-q", "-am", "side")
+    _g(root, "switch", "-q", main)
+    (root / "conflict.txt").write_text("main\n")
+    _g(root, "commit", "-q", "-am", "main")
+
+
+def rebase(root: Path) -> str:
+    _diverge(root)
+    assert _g(root, "rebase", "side", ok=False).returncode != 0
+    return "a rebase"
+
+
+def merge(root: Path) -> str:
+    _diverge(root)
+    assert _g(root, "merge", "side", ok=False).returncode != 0
+    return "a merge"
+
+
+def cherry_pick(root: Path) -> str:
+    _diverge(root)
+    assert _g(root, "cherry-pick", "side", ok=False).returncode != 0
+    return "a cherry-pick"
+
+
+def revert(root: Path) -> str:
+    _diverge(root)
+    (root / "conflict.txt").write_text("main again\n")
+    _g(root, "commit", "-q", "-am", "later")
+    assert _g(root, "revert", "--no-edit", "HEAD~1", ok=False).returncode != 0
+    return "a revert"
+
+
+def bisect(root: Path) -> str:
+    _g(root, "bisect", "start")
+    return "a bisect"
+
+
+def detached(root: Path) -> str:
+    _g(root, "switch", "-q", "--detach", "HEAD")
+    return "HEAD is detached"
+
+
+STATES: list[Callable[[Path], str]] = [rebase, merge, cherry_pick, revert, bisect, detached]
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "r"
+    root.mkdir()
+    _g(root, "init", "-q", "-b", "main")
+    (root / "a.txt").write_text("a\n")
+    _g(root, "add", "a.txt")
+    _g(root, "commit", "-q", "-m", "first")
+    return root
+
+
+def test_a_clean_branch_is_allowed(repo: Path) -> None:
+    refuse_unsafe_state(repo, "commit")
+
+
+@pytest.mark.parametrize("state", STATES, ids=lambda f: f.__name__)
+def test_each_state_is_refused(repo: Path, state: Callable[[Path], str]) -> None:
+    doing = state(repo)
+    with pytest.raises(RepositoryBusy) as err:
+        refuse_unsafe_state(repo, "commit the record")
+    assert doing in err.value.message and "commit the record" in err.value.message
+    assert err.value.exit_code == EXIT_INPUT and err.value.hint
+
+
+def test_a_linked_worktree_is_checked_where_git_keeps_its_state(repo: Path) -> None:
+    _g(repo, "switch", "-q", "-c", "other")
+    _g(repo, "switch", "-q", "main")
+    linked = repo.parent / "linked"
+    _g(repo, "worktree", "add", "-q", str(linked), "other")
+    refuse_unsafe_state(linked, "commit")
+    (linked / "a.txt").write_text("linked\n")
+    _g(linked, "commit", "-q", "-am", "linked")
+    (repo / "a.txt").write_text("main\n")
+    _g(repo, "commit", "-q", "-am", "main")
+    assert _g(linked, "rebase", "main", ok=False).returncode != 0
+    with pytest.raises(RepositoryBusy, match="a rebase"):
+        refuse_unsafe_state(linked, "commit")
+    refuse_unsafe_state(repo, "commit")  # the main worktree is not rebasing
+
+
+def _refs(project: Path) -> str:
+    return git(project, "for-each-ref", "--format=%(refname) %(objectname)")
+
+
+@pytest.fixture
+def project(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Path:
+    return copy_of(trained(tmp_path_factory), tmp_path)
+
+
+def _head(project: Path) -> str:
+    return git(project, "rev-parse", "HEAD")
+
+
+@pytest.mark.parametrize("state", [rebase, merge, cherry_pick, detached], ids=lambda f: f.__name__)
+def test_register_is_refused_and_writes_nothing(
+    cli: Any, project: Path, state: Callable[[Path], str]
+) -> None:
+    doing = state(project)
+    before, head = _refs(project), _head(project)
+    done = cli("-C", str(project), "model", "register", NAME)
+    assert done.exit_code == EXIT_INPUT, done.stderr
+    assert doing in done.stderr and "mlops will not commit a version record" in done.stderr
+    assert done.stderr.startswith("error: ") and done.stderr.count("error") == 1
+    assert _refs(project) == before and _head(project) == head
+    assert not (project / ".mlops" / "models" / NAME).exists()
+
+
+def test_test_record_promote_and_deprecate_are_refused(cli: Any, project: Path) -> None:
+    m: Callable[..., Any] = lambda *a: cli("-C", str(project), *a)  # noqa: E731
+    assert m("model", "register", NAME).exit_code == 0
+    rebase(project)
+    before, head = _refs(project), _head(project)
+    for args in (
+        ("test", f"{NAME}@v0.0.1", "--record"),
+        ("model", "promote", NAME, "v0.0.1", "prod", "--force", "--reason", "x"),
+        ("model", "deprecate", f"{NAME}@v0.0.1"),
+    ):
+        done = m(*args)
+        assert done.exit_code == EXIT_INPUT, (args, done.stderr)
+        assert "in the middle of a rebase" in done.stderr, (args, done.stderr)
+    assert _refs(project) == before and _head(project) == head
+    # after the abort, everything works and nothing was lost
+    _g(project, "rebase", "--abort")
+    tested = m("test", f"{NAME}@v0.0.1", "--record")
+    assert tested.exit_code == 0, tested.stderr
+    assert m("model", "promote", NAME, "v0.0.1", "prod").exit_code == 0
