@@ -24,13 +24,13 @@ from mlops_cli.common.progress import Reporter
 from mlops_cli.validation import panderaload
 from mlops_cli.validation.coltypes import arrow_type, parse_text
 from mlops_cli.validation.csvdialect import CsvDialect, other_delimiter, shown
+from mlops_cli.validation.parquetmeta import parquet_layout
 from mlops_cli.validation.readers import (
     ConversionError,
     NotUtf8,
     iter_csv,
     iter_parquet,
     locate_not_utf8,
-    parquet_layout,
     read_header,
     read_json,
 )

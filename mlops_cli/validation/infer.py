@@ -266,7 +266,9 @@ def _scan(
             chunks = iter([frame])
             single = True
         elif fmt == "parquet":
-            playout = csvread.parquet_layout(path, source=source)
+            from mlops_cli.validation.parquetmeta import parquet_layout
+
+            playout = parquet_layout(path, source=source)
             names = playout.columns
             chunks = csvread.iter_parquet(
                 path, playout, names, chunk_bytes=chunk_bytes, source=source

@@ -486,7 +486,8 @@ def _small_parquet() -> bytes:
 
 def _non_utf8_column_name() -> bytes:
     """The small file with one byte of a column name in the footer's schema made 0xff: the
-    input that once escaped `_pyarrow_layout` as a UnicodeDecodeError (found in CI)."""
+    input that once escaped `_pyarrow_layout` (then in readers.py) as a UnicodeDecodeError
+    (found in CI)."""
     raw = _small_parquet()
     footer_start = len(raw) - 8 - int.from_bytes(raw[-8:-4], "little")
     at = raw.index(b"petal_width_cm", footer_start)
@@ -500,7 +501,7 @@ def test_parquet_layout_of_mutated_bytes(tmp_path: Path, raw: bytes) -> None:
     """A damaged Parquet footer (read without pyarrow) gives pyarrow's layout, or exit 3.
     Only the layout: polars itself may abort the process on damaged data pages (it did
     before the footer was read this way), which a fuzzed suite cannot survive."""
-    from mlops_cli.validation.readers import _pyarrow_layout, parquet_layout
+    from mlops_cli.validation.parquetmeta import _pyarrow_layout, parquet_layout
 
     data = tmp_path / "data.parquet"
     data.write_bytes(raw)
@@ -511,7 +512,7 @@ def test_parquet_layout_of_mutated_bytes(tmp_path: Path, raw: bytes) -> None:
 
 
 def test_non_utf8_column_name_is_a_damaged_file(tmp_path: Path) -> None:
-    from mlops_cli.validation.readers import _pyarrow_layout, parquet_layout
+    from mlops_cli.validation.parquetmeta import _pyarrow_layout, parquet_layout
 
     data = tmp_path / "data.parquet"
     data.write_bytes(_non_utf8_column_name())
