@@ -22,6 +22,7 @@ from pathlib import Path
 
 from mlops_cli.common.errors import ExternalToolError, InputError
 from mlops_cli.common.fs import atomic_write_bytes
+from mlops_cli.common.signals import shielded
 from mlops_cli.gitio.state import refuse_unsafe_state
 
 _FIELDS = 7  # fields per tag in list_tags' for-each-ref format
@@ -259,18 +260,21 @@ def commit_file(
     for tag in tags:
         obj = _tag_object(root, tag, tag.target or commit)
         lines.append(f"create refs/tags/{tag.name} {obj}\n")
-    atomic_write_bytes(target, content)
-    try:
-        _transaction(root, lines, message.splitlines()[0])
-    except BaseException:
-        if before is None:
-            with contextlib.suppress(OSError):
-                target.unlink()
-        else:
-            atomic_write_bytes(target, before)
-        raise
-    # The user's index learns the new blob for this one path; their other entries stay.
-    git(root, "update-index", "--add", "--cacheinfo", f"100644,{blob},{rel_path}", check=False)
+    # From the work-tree write to the user's index, one span a Ctrl-C or SIGTERM cannot
+    # split: HEAD moved without the index (status `MM` ever after) was seen in CI.
+    with shielded():
+        atomic_write_bytes(target, content)
+        try:
+            _transaction(root, lines, message.splitlines()[0])
+        except BaseException:
+            if before is None:
+                with contextlib.suppress(OSError):
+                    target.unlink()
+            else:
+                atomic_write_bytes(target, before)
+            raise
+        # The user's index learns the new blob for this one path; their other entries stay.
+        git(root, "update-index", "--add", "--cacheinfo", f"100644,{blob},{rel_path}", check=False)
     return commit
 
 
