@@ -74,7 +74,7 @@ def sign_model(root: Path, model: Path) -> bytes:
             files: Any = hashing.Config()  # type: ignore[no-untyped-call]
             config.set_hashing_config(files.use_file_serialization())
             config.sign(model, out)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, AttributeError) as exc:  # not an EC key, a password
             raise SigningError(
                 f"--sign: model-signing cannot sign with {key}: {exc}",
                 hint="it needs an EC private key (P-256/384/521) in PEM; " + _HINT,

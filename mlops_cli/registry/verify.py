@@ -189,8 +189,13 @@ def verify_version(project: Project, spec: str) -> Verified:
     if raw is None or registered_raw is None:
         record_item = Item("record_commit", commit, "bad", detail=f"no record {rel} there")
     else:
-        record = parse_record(raw, f"{rel} at {commit[:10]}")
-        registered = parse_record(registered_raw, f"{rel} at {held.tag}")
+        try:
+            record = parse_record(raw, f"{rel} at {commit[:10]}")
+            registered = parse_record(registered_raw, f"{rel} at {held.tag}")
+        except MlopsError as exc:
+            items.append(Item("record_commit", commit, "bad", sig.signer, sig.key, exc.message))
+            items.append(Item("model_file", "?", "error", detail="no readable record"))
+            return Verified(name, version, _path(signers), signers.source, items)
         if (record.model, record.version, record.artifact) != (
             registered.model,
             registered.version,
@@ -208,8 +213,11 @@ def verify_version(project: Project, spec: str) -> Verified:
         items.append(_tag_item(root, "stage_tag", event.tag, signers))
 
     items.append(_model_item(project, name, version, held.commit, record))
-    path = str(signers.path) if signers.path else None
-    return Verified(name, version, path, signers.source, items)
+    return Verified(name, version, _path(signers), signers.source, items)
+
+
+def _path(signers: signing.AllowedSigners) -> str | None:
+    return str(signers.path) if signers.path else None
 
 
 def _model_item(project: Project, name: str, version: str, registered_at: str, record: Any) -> Item:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,3 +99,48 @@ def test_allowed_signers_come_from_env_or_global_config_only(
         monkeypatch.setenv(signing.ALLOWED_ENV, bad)
         with pytest.raises(UnsafeError):
             signing.allowed_signers(repo)
+
+
+@pytest.fixture
+def gnupg(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A throwaway GnuPG home (a short path: the agent's socket lives there), its agent
+    stopped afterwards."""
+    import shutil
+    import tempfile
+
+    if shutil.which("gpg") is None:
+        pytest.skip("gpg is not installed")
+    home = Path(tempfile.mkdtemp(prefix="gpg", dir="/tmp"))
+    home.chmod(0o700)
+    monkeypatch.setenv("GNUPGHOME", str(home))
+    yield home
+    subprocess.run(["gpgconf", "--kill", "gpg-agent"], capture_output=True, check=False)
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def test_openpgp_signing_through_git(repo: Path, tmp_path: Path, gnupg: Path,
+                                     isolated_env: Path) -> None:  # fmt: skip
+    """git's own signing: with gpg.format openpgp the same calls sign with GnuPG, and the
+    verifier's keyring (not the repository) decides."""
+    subprocess.run(
+        ["gpg", "--batch", "--passphrase", "", "--quick-gen-key", "Alice <alice@example.com>",
+         "ed25519", "sign", "never"],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    listing = subprocess.run(
+        ["gpg", "--with-colons", "--list-secret-keys"], capture_output=True, text=True, check=True
+    ).stdout
+    fpr = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
+    _git(repo, "config", "gpg.format", "openpgp")
+    _git(repo, "config", "user.signingKey", fpr)
+    signing.require_signing(repo)
+    head = _git(repo, "rev-parse", "HEAD")
+    commit = refs.commit_file(
+        repo, "r.yaml", b"a: 1\n", "record", expect_head=head,
+        tags=[refs.NewTag("m@v0.0.1", "reg")], sign=True,
+    )  # fmt: skip
+    assert "-----BEGIN PGP SIGNATURE-----" in _git(repo, "cat-file", "tag", "m@v0.0.1")
+    signers = signing.allowed_signers(repo)
+    for kind, rev in (("tag", "refs/tags/m@v0.0.1"), ("commit", commit)):
+        sig = signing.verify(repo, kind, rev, signers)  # type: ignore[arg-type]
+        assert (sig.status, sig.signer, sig.key) == ("good", "Alice <alice@example.com>", fpr)

@@ -166,6 +166,10 @@ def test_tampered_record_fails(cli: Any, signed: Path) -> None:
     assert code == 1
     assert statuses(doc)["record_commit"] == "unsigned"
     assert statuses(doc)["version_tag"] == "good"
+    rec.write_text("model: [unclosed\n")  # unreadable: reported, not a crash
+    git(signed, "commit", "-qam", "break the record")
+    code, doc = verify(cli, signed)
+    assert code == 1 and statuses(doc)["record_commit"] == "bad"
 
 
 def test_image_entries_do_not_need_a_signature(cli: Any, signed: Path) -> None:
