@@ -65,6 +65,18 @@ def test_signed_commit_file_and_a_failure_leaves_nothing(repo: Path, tmp_path: P
     assert signing.verify(repo, "tag", "refs/tags/m@v0.0.1", signers).status == "good"
     assert sorted(_git(repo, "ls-tree", "--name-only", commit).split()) == ["f", "r.sig", "r.yaml"]
 
+    # Signed, then the transaction refuses (the tag appeared meanwhile): nothing stays.
+    (repo / "t.sig").write_text("mine, uncommitted\n")
+    with pytest.raises(refs.ConflictWithGit):
+        refs.commit_file(
+            repo, "t.yaml", b"c: 1\n", "record", expect_head=commit,
+            tags=[refs.NewTag("m@v0.0.1", "again")], also=[("t.sig", b"{}")], sign=True,
+        )  # fmt: skip
+    assert _git(repo, "rev-parse", "HEAD") == commit
+    assert not (repo / "t.yaml").exists()
+    assert (repo / "t.sig").read_text() == "mine, uncommitted\n"
+    (repo / "t.sig").unlink()
+
     _git(repo, "config", "user.signingKey", str(tmp_path / "nope.pub"))
     with pytest.raises(signing.SigningError, match="git could not sign the record commit"):
         refs.commit_file(
