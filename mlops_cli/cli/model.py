@@ -27,6 +27,13 @@ app = typer.Typer(
 PushOption = Annotated[
     bool, typer.Option("--push", help="Push the commit and tags to the remote afterwards.")
 ]
+SignOption = Annotated[
+    bool,
+    typer.Option(
+        "--sign",
+        help="Sign with git's own signing (gpg.format, user.signingKey); see docs/security.md.",
+    ),
+]
 
 
 def _project(st: State) -> Project:
@@ -106,16 +113,18 @@ def register(
         str | None, typer.Option("-m", "--message", help="Why this version (tag message).")
     ] = None,
     push: PushOption = False,
+    sign: SignOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Register the workspace model as a new version: record, commit, tag NAME@vX.Y.Z.
 
     Refused (exit 3, naming the files) when the model or its data differ from what git
-    and DVC have committed. Prints the new tag on stdout.
+    and DVC have committed. Prints the new tag on stdout. --sign: git signs the commit and
+    the tag, and the model file is signed with model-signing (key MLOPS_SIGNING_KEY).
 
     Example:
 
-      mlops model register churn --bump minor -m "more trees"
+      mlops model register churn --bump minor -m "more trees" --sign
     """
     from mlops_cli.registry.register import register as do_register
 
@@ -129,6 +138,7 @@ def register(
         bump=bump,  # type: ignore[arg-type]
         message=message,
         push=push,
+        sign=sign,
         reporter=CliReporter(st),
     )
     for warning in done.warnings:
@@ -142,11 +152,16 @@ def register(
                 "record_path": done.record_path,
                 "record": done.record.to_dict(),
                 "pushed_to": done.pushed_to,
+                "signed": sign,
+                "signature_path": done.signature_path,
                 "warnings": done.warnings,
             },
         )
         return
-    st.success(f"registered {done.tag} (record {done.record_path}, commit {done.commit[:10]})")
+    signed = ", signed" if sign else ""
+    st.success(
+        f"registered {done.tag} (record {done.record_path}, commit {done.commit[:10]}{signed})"
+    )
     st.out.print(escape(done.tag))
 
 
@@ -307,6 +322,7 @@ def promote(
         typer.Option("--reason", help="Why --force (stored in the tag message).", metavar="TEXT"),
     ] = None,
     push: PushOption = False,
+    sign: SignOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Put a version in a stage (GTO tag NAME#STAGE#N), replacing the version there.
@@ -328,7 +344,9 @@ def promote(
     else:
         raise UsageError("give NAME VERSION STAGE (or NAME@VERSION STAGE)")
     st = state(ctx, json_output)
-    done = do_promote(_project(st), name, version, stage, force=force, reason=reason, push=push)
+    done = do_promote(
+        _project(st), name, version, stage, force=force, reason=reason, push=push, sign=sign
+    )
     if st.json:
         st.emit("model promote", {"result": done})
         return
@@ -339,6 +357,63 @@ def promote(
     forced = " (forced)" if done.forced else ""
     st.success(f"{name}@{done.version} is in {stage}{replaced}{forced}")
     st.out.print(escape(done.tag))
+
+
+@app.command("verify")
+def verify(
+    ctx: typer.Context,
+    spec: Annotated[
+        str,
+        typer.Argument(
+            help="NAME@VERSION, NAME#STAGE or NAME (latest).", metavar="SPEC", show_default=False
+        ),
+    ],
+    json_output: JsonOption = False,
+) -> None:
+    """Verify a version's signatures: its tag, its record commit, its stage tags, its model file.
+
+    Exit 0 when every one is signed and verifies, 1 when any is unsigned, bad or by a signer
+    not allowed. Allowed signers come only from MLOPS_ALLOWED_SIGNERS or your global git
+    config (gpg.ssh.allowedSignersFile), model keys from MLOPS_MODEL_KEYS or
+    ~/.config/mlops/model-keys/: never from the repository being verified.
+
+    Example:
+
+      mlops model verify churn@v0.3.0 --json
+    """
+    from mlops_cli.common.errors import CheckFailed
+    from mlops_cli.registry.verify import verify_version
+
+    st = state(ctx, json_output)
+    done = verify_version(_project(st), spec)
+    if st.json:
+        st.emit("model verify", done.to_dict())
+    else:
+        names = {
+            "version_tag": "tag",
+            "record_commit": "record commit",
+            "stage_tag": "stage tag",
+            "model_file": "model file",
+        }
+        for item in done.items:
+            who = f" by {item.signer}" if item.signer else ""
+            key = f" ({item.key})" if item.key else ""
+            detail = f": {item.detail}" if item.detail and not item.ok else ""
+            subject = item.subject[:10] if item.kind == "record_commit" else item.subject
+            st.out.print(
+                escape(f"{item.status.upper():<9} {names[item.kind]} {subject}{who}{key}{detail}")
+            )
+    spec_text = f"{done.model}@{done.version}"
+    if not done.ok:
+        what = ", ".join(f"{i.kind} {i.status}" for i in done.failed)
+        raise CheckFailed(
+            f"{spec_text} does not verify: {what}",
+            hint=None
+            if done.allowed_signers
+            else "no allowed signers configured: set MLOPS_ALLOWED_SIGNERS or"
+            " `git config --global gpg.ssh.allowedSignersFile FILE`",
+        )
+    st.success(f"{spec_text}: every signature verifies")
 
 
 @app.command("deprecate")

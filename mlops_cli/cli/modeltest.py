@@ -31,6 +31,12 @@ def test(
         bool,
         typer.Option("--record", help="Store the results in the version's record (committed)."),
     ] = False,
+    sign: Annotated[
+        bool,
+        typer.Option(
+            "--sign", help="With --record: git signs the record commit (docs/security.md)."
+        ),
+    ] = False,
     junit: Annotated[
         Path | None,
         typer.Option("--junit", help="Also write a JUnit XML report here.", metavar="FILE"),
@@ -59,7 +65,7 @@ def test(
 
       mlops test churn
 
-      mlops test churn@v0.2.0 --record --junit reports/model-tests.xml
+      mlops test churn@v0.2.0 --record --sign --junit reports/model-tests.xml
 
       mlops test churn@v0.2.0 --image localhost:5000/churn:v0.2.0
     """
@@ -76,8 +82,10 @@ def test(
             "--record needs a registered version: MODEL@VERSION or MODEL#STAGE",
             hint="register the model first (`mlops model register`)",
         )
+    if sign and not record:
+        raise UsageError("--sign signs the record commit: give it with --record")
     if record:
-        check_recordable(project)
+        check_recordable(project, sign=sign)
     if image is not None:
         from mlops_cli.images.imagetest import test_image
 
@@ -88,7 +96,7 @@ def test(
         write_junit(report, st.cwd / junit)
     if record:
         assert report.version is not None
-        record_tests(project, report.model, report.version, report.to_record())
+        record_tests(project, report.model, report.version, report.to_record(), sign=sign)
     for warning in report.warnings:
         st.warn(warning)
     _render(st, report, recorded=record)

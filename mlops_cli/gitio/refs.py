@@ -1,10 +1,12 @@
 """Git plumbing for the registry: read tags and committed files, commit one file, make tags.
 
-`commit_file` commits exactly one path on top of HEAD without touching the user's other
-staged or unstaged changes (a temporary index), and moves HEAD and creates any annotated
+`commit_file` commits exactly one path (and, with `also`, a signature bundle beside it) on
+top of HEAD without touching the user's other staged or unstaged changes (a temporary
+index), and moves HEAD and creates any annotated
 tags in ONE `git update-ref --stdin` transaction: either the record commit and its tag both
 exist, or neither does. HEAD moves only if it still points where we read it (compare and
 swap), so two writers cannot both win. Hooks do not run: mlops writes metadata, not code.
+With `sign`, git signs the commit and the tags before that transaction (`gitio/signing.py`).
 
 Plain `git` subprocesses, not GitPython: each call is one process and the transaction
 semantics are git's own.
@@ -189,7 +191,11 @@ class NewTag:
     target: str | None = None  # None: the commit made by commit_file
 
 
-def _tag_object(root: Path, tag: NewTag, target: str) -> str:
+def _tag_object(root: Path, tag: NewTag, target: str, *, sign: bool = False) -> str:
+    if sign:
+        from mlops_cli.gitio.signing import signed_tag
+
+        return signed_tag(root, tag.name, tag.message, target)
     ident = out(root, "var", "GIT_COMMITTER_IDENT")
     body = f"object {target}\ntype commit\ntag {tag.name}\ntagger {ident}\n\n{tag.message}\n"
     return git(root, "mktag", input=body.encode()).stdout.decode().strip()
@@ -216,13 +222,14 @@ class ConflictWithGit(InputError):
         )
 
 
-def create_tags(root: Path, tags: list[NewTag], reason: str) -> None:
-    """Create annotated tags atomically: all of them or none (an existing name refuses all)."""
+def create_tags(root: Path, tags: list[NewTag], reason: str, *, sign: bool = False) -> None:
+    """Create annotated tags atomically: all of them or none (an existing name refuses all).
+    With `sign`, each is signed by git (`gitio/signing.py`) before any ref is created."""
     refuse_unsafe_state(root, "create tags")
     lines = []
     for tag in tags:
         assert tag.target is not None
-        obj = _tag_object(root, tag, tag.target)
+        obj = _tag_object(root, tag, tag.target, sign=sign)
         lines.append(f"create refs/tags/{tag.name} {obj}\n")
     _transaction(root, lines, reason)
 
@@ -235,47 +242,66 @@ def commit_file(
     *,
     expect_head: str,
     tags: Sequence[NewTag] = (),
+    also: Sequence[tuple[str, bytes]] = (),
+    sign: bool = False,
 ) -> str:
     """Write `rel_path` in the work tree and commit only it on HEAD, plus `tags`, atomically.
 
-    Returns the new commit. On any failure the work-tree file is restored and HEAD, the
-    index and the tags are as before. Refused (exit 3, nothing written) mid-rebase, merge,
-    cherry-pick, revert or bisect, and on a detached HEAD.
+    `also` are more (path, content) pairs committed in the same commit (a signature bundle
+    beside its record). With `sign`, the commit and the tags are signed by git before any
+    ref moves or any work-tree file is written. Returns the new commit. On any failure the
+    work-tree files are restored and HEAD, the index and the tags are as before. Refused
+    (exit 3, nothing written) mid-rebase, merge, cherry-pick, revert or bisect, and on a
+    detached HEAD.
     """
     refuse_unsafe_state(root, f"commit {rel_path}")
-    target = root / rel_path
-    before = target.read_bytes() if target.is_file() else None
-    blob = git(root, "hash-object", "-w", "--stdin", input=content).stdout.decode().strip()
+    files = [(rel_path, content), *also]
+    blobs = [
+        (rel, git(root, "hash-object", "-w", "--stdin", input=data).stdout.decode().strip())
+        for rel, data in files
+    ]
     with tempfile.TemporaryDirectory(prefix="mlops-index-") as tmp:
         env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
         git(root, "read-tree", expect_head, env=env)
-        git(root, "update-index", "--add", "--cacheinfo", f"100644,{blob},{rel_path}", env=env)
+        for rel, blob in blobs:
+            git(root, "update-index", "--add", "--cacheinfo", f"100644,{blob},{rel}", env=env)
         tree = git(root, "write-tree", env=env).stdout.decode().strip()
-    commit = (
-        git(root, "commit-tree", tree, "-p", expect_head, "-F", "-", input=message.encode())
-        .stdout.decode()
-        .strip()
-    )
+    args = ["commit-tree", tree, "-p", expect_head, *(["-S"] if sign else []), "-F", "-"]
+    made = git(root, *args, input=message.encode(), check=not sign)
+    if made.returncode != 0:
+        from mlops_cli.gitio.signing import signing_failed
+
+        raise signing_failed("record commit", made.stderr)
+    commit = made.stdout.decode().strip()
     lines = [f"update HEAD {commit} {expect_head}\n"]
     for tag in tags:
-        obj = _tag_object(root, tag, tag.target or commit)
+        obj = _tag_object(root, tag, tag.target or commit, sign=sign)
         lines.append(f"create refs/tags/{tag.name} {obj}\n")
-    # From the work-tree write to the user's index, one span a Ctrl-C or SIGTERM cannot
+    before = {rel: _read_or_none(root / rel) for rel, _ in files}
+    # From the work-tree writes to the user's index, one span a Ctrl-C or SIGTERM cannot
     # split: HEAD moved without the index (status `MM` ever after) was seen in CI.
     with shielded():
-        atomic_write_bytes(target, content)
         try:
+            for rel, data in files:
+                atomic_write_bytes(root / rel, data)
             _transaction(root, lines, message.splitlines()[0])
         except BaseException:
-            if before is None:
-                with contextlib.suppress(OSError):
-                    target.unlink()
-            else:
-                atomic_write_bytes(target, before)
+            for rel, old in before.items():
+                if old is None:
+                    with contextlib.suppress(OSError):
+                        (root / rel).unlink()
+                else:
+                    atomic_write_bytes(root / rel, old)
             raise
-        # The user's index learns the new blob for this one path; their other entries stay.
-        git(root, "update-index", "--add", "--cacheinfo", f"100644,{blob},{rel_path}", check=False)
+        # The user's index learns the new blobs for these paths (one call); their other
+        # entries stay.
+        cacheinfo = [a for rel, blob in blobs for a in ("--cacheinfo", f"100644,{blob},{rel}")]
+        git(root, "update-index", "--add", *cacheinfo, check=False)
     return commit
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    return path.read_bytes() if path.is_file() else None
 
 
 def push(root: Path, refs: list[str]) -> str:

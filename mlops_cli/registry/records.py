@@ -148,6 +148,11 @@ def record_path(name: str, version: str) -> str:
     return f"{RECORDS_DIR}/{name}/{version}.yaml"
 
 
+def signature_path(name: str, version: str) -> str:
+    """The model-signing bundle of the version's model file, committed beside its record."""
+    return f"{RECORDS_DIR}/{name}/{version}.sig"
+
+
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -277,9 +282,11 @@ def materialize(project: Project, record: VersionRecord) -> Path:
     )
 
 
-def write_record(project: Project, record: VersionRecord, message: str) -> VersionRecord:
-    """Commit a rewritten record (the lock must be held). Refuses to overwrite a record
-    whose work-tree copy has changes that are not committed."""
+def write_record(
+    project: Project, record: VersionRecord, message: str, *, sign: bool = False
+) -> VersionRecord:
+    """Commit a rewritten record (the lock must be held), signed by git with `sign`.
+    Refuses to overwrite a record whose work-tree copy has changes that are not committed."""
     root = project.root
     rel = record_path(record.model, record.version)
     head = gitrefs.head(root)
@@ -290,7 +297,7 @@ def write_record(project: Project, record: VersionRecord, message: str) -> Versi
             f"{rel} has changes that are not committed; mlops will not overwrite them",
             hint=f"commit or discard them (`git checkout -- {rel}`), then run the command again",
         )
-    gitrefs.commit_file(root, rel, record.to_yaml().encode(), message, expect_head=head)
+    gitrefs.commit_file(root, rel, record.to_yaml().encode(), message, expect_head=head, sign=sign)
     return record
 
 
@@ -324,10 +331,15 @@ def _canonical(images: list[dict[str, Any]]) -> list[str]:
     return sorted(json.dumps(i, sort_keys=True, default=str) for i in images)
 
 
-def check_recordable(project: Project) -> None:
+def check_recordable(project: Project, *, sign: bool = False) -> None:
     """Results are recorded only from committed test settings, which anyone can re-run, and
-    only where the record commit can land (checked before the tests run, not after)."""
+    only where the record commit can land, and can be signed with `sign` (checked before the
+    tests run, not after)."""
     refuse_unsafe_state(project.root, "commit the test results")
+    if sign:
+        from mlops_cli.gitio.signing import require_signing
+
+        require_signing(project.root)
     if gitrefs.dirty_paths(project.root, [project.config_path.name]):
         raise InputError(
             f"{project.config_path.name} has changes that are not committed, so results from"
@@ -336,15 +348,17 @@ def check_recordable(project: Project) -> None:
         )
 
 
-def record_tests(project: Project, name: str, version: str, tests: dict[str, Any]) -> VersionRecord:
-    """Store test results in the version's record, committed."""
-    check_recordable(project)
+def record_tests(
+    project: Project, name: str, version: str, tests: dict[str, Any], *, sign: bool = False
+) -> VersionRecord:
+    """Store test results in the version's record, committed (signed by git with `sign`)."""
+    check_recordable(project, sign=sign)
     with repo_lock(project.root, f"test {name}@{version} --record"):
         record = load_record(project, name, version)
         updated = replace(record, tests=tests)
         verdict = "passed" if tests.get("passed") else "failed"
         return write_record(
-            project, updated, f"mlops: record tests of {name}@{version} ({verdict})"
+            project, updated, f"mlops: record tests of {name}@{version} ({verdict})", sign=sign
         )
 
 

@@ -18,7 +18,13 @@ from mlops_cli.gitio.state import refuse_unsafe_state
 from mlops_cli.project.root import Project
 from mlops_cli.registry import lineage
 from mlops_cli.registry import tags as regtags
-from mlops_cli.registry.records import VersionRecord, model_config, now, record_path
+from mlops_cli.registry.records import (
+    VersionRecord,
+    model_config,
+    now,
+    record_path,
+    signature_path,
+)
 
 Bump = Literal["major", "minor", "patch"]
 
@@ -31,6 +37,7 @@ class Registered:
     record_path: str
     pushed_to: str | None = None
     warnings: list[str] = field(default_factory=list)
+    signature_path: str | None = None  # the model-signing bundle, when signed
 
 
 def register(
@@ -41,9 +48,13 @@ def register(
     bump: Bump | None = None,
     message: str | None = None,
     push: bool = False,
+    sign: bool = False,
     reporter: Reporter | None = None,
 ) -> Registered:
-    """Register the workspace model `name` as a new version (default: bump the patch)."""
+    """Register the workspace model `name` as a new version (default: bump the patch).
+
+    With `sign`, git signs the record commit and the tag, and the model file is signed with
+    model-signing; its bundle is committed beside the record in the same commit."""
     reporter = reporter or NullReporter()
     model_config(project, name)
     regtags.check_name("model name", name)
@@ -51,6 +62,12 @@ def register(
         raise UsageError("give --version or --bump, not both")
     wanted = regtags.parse_version(version) if version else None
     root = project.root
+    if sign:
+        from mlops_cli.gitio.signing import require_signing
+        from mlops_cli.registry.modelsig import signing_key
+
+        require_signing(root)
+        signing_key(root)
     with repo_lock(root, f"model register {name}", on_warning=reporter.warn):
         refuse_unsafe_state(root, "commit a version record")
         reporter.step(f"checking {name} against what is committed")
@@ -82,7 +99,19 @@ def register(
             f"mlops record: {rel}\n"
             f"artifact: {found.artifact['path']} sha256:{found.artifact['sha256']}"
         )
-        reporter.step(f"committing {rel} and tagging {tag}")
+        also: list[tuple[str, bytes]] = []
+        if sign:
+            from mlops_cli.registry.modelsig import sign_model, signed_sha256
+
+            reporter.step(f"signing {found.artifact['path']} (model-signing)")
+            bundle = sign_model(root, root / str(found.artifact["path"]))
+            if signed_sha256(bundle) != found.artifact["sha256"]:
+                raise InputError(
+                    f"{found.artifact['path']} changed while it was being registered",
+                    hint="nothing was written; run the command again",
+                )
+            also.append((signature_path(name, wanted), bundle))
+        reporter.step(f"committing {rel} and tagging {tag}" + (" (signed)" if sign else ""))
         commit = gitrefs.commit_file(
             root,
             rel,
@@ -90,12 +119,15 @@ def register(
             f"mlops: register {tag}" + (f"\n\n{message}" if message else ""),
             expect_head=found.commit,
             tags=[gitrefs.NewTag(tag, tag_message)],
+            also=also,
+            sign=sign,
         )
     pushed = None
     if push:
         reporter.step(f"pushing the record commit and {tag}")
         pushed = gitrefs.push(root, ["HEAD", f"refs/tags/{tag}"])
-    return Registered(record, tag, commit, rel, pushed, found.warnings)
+    sig = signature_path(name, wanted) if sign else None
+    return Registered(record, tag, commit, rel, pushed, found.warnings, sig)
 
 
 def _refuse_existing(

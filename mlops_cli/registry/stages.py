@@ -30,6 +30,7 @@ class Promoted:
     replaced: list[str]  # versions unassigned from the stage
     forced: bool
     pushed_to: str | None = None
+    signed: bool = False
 
 
 def gate_problem(record: VersionRecord) -> str | None:
@@ -88,11 +89,17 @@ def promote(
     force: bool = False,
     reason: str | None = None,
     push: bool = False,
+    sign: bool = False,
 ) -> Promoted:
     """Assign `stage` to `name@version` (tag `<name>#<stage>#<N>`), unassigning the previous
-    holder; CheckFailed (exit 1) when the recorded tests do not allow it."""
+    holder; CheckFailed (exit 1) when the recorded tests do not allow it. With `sign`, git
+    signs every tag it writes."""
     if force and not (reason and reason.strip()):
         raise UsageError("--force needs --reason TEXT: it is stored in the tag message")
+    if sign:
+        from mlops_cli.gitio.signing import require_signing
+
+        require_signing(project.root)
     model_config(project, name)
     stage = _stage(project, stage)
     version = regtags.parse_version(version)
@@ -131,7 +138,7 @@ def promote(
                     other.commit,
                 )
             )
-        gitrefs.create_tags(root, new, f"mlops: promote {name}@{version} to {stage}")
+        gitrefs.create_tags(root, new, f"mlops: promote {name}@{version} to {stage}", sign=sign)
     pushed = gitrefs.push(root, [f"refs/tags/{t.name}" for t in new]) if push else None
     return Promoted(
         name,
@@ -141,6 +148,7 @@ def promote(
         [h.version for h in holders if h is not held],
         force,
         pushed,
+        sign,
     )
 
 

@@ -261,7 +261,51 @@ def _model(
             )
 
     _newer_passing(name, project.config.stages, stages, versions, records, gate_problem, findings)
+    _signature_findings(project, name, stages, model_state, findings)
     return ModelStatus(name, latest, stages, tests, images)
+
+
+def _signature_findings(
+    project: Project,
+    name: str,
+    stages: dict[str, str],
+    model_state: regtags.ModelState,
+    findings: list[Finding],
+) -> None:
+    """A stage held by a signed version (its version tag or stage tag is signed) whose
+    signatures do not verify is stale (`mlops model verify`). Without allowed signers
+    configured here, an otherwise intact signature is reported but does not block."""
+    from mlops_cli.registry.verify import is_signed, verify_version
+
+    root = project.root
+    for stage, version in stages.items():
+        held = model_state.versions[version]
+        event = held.stages.get(stage)
+        if not (is_signed(root, held.tag) or (event is not None and is_signed(root, event.tag))):
+            continue
+        subject, fix = f"{name}#{stage}", f"mlops model verify {name}@{version}"
+        try:
+            done = verify_version(project, f"{name}@{version}")
+        except MlopsError as exc:
+            findings.append(
+                Finding("model", subject, f"signatures not checked: {exc.message}", fix)
+            )
+            continue
+        if done.ok:
+            continue
+        what = ", ".join(f"{i.kind.replace('_', ' ')} {i.status}" for i in done.failed)
+        blocking = any(i.status in ("bad", "unsigned") for i in done.failed) or (
+            done.allowed_signers is not None and any(i.status == "untrusted" for i in done.failed)
+        )
+        findings.append(
+            Finding(
+                "model",
+                subject,
+                f"{version}'s signatures do not verify ({what})",
+                fix,
+                blocking=blocking,
+            )
+        )
 
 
 def _record_blobs(root: Path, name: str, versions: list[regtags.VersionState]) -> dict[str, bytes]:

@@ -196,6 +196,11 @@ CASES: dict[str, dict[str, Case]] = {
         "bad input": Case(["model", "register", "nope"], 3, "weak"),
         "busy": Case(["model", "register", NAME, "--version", "v2.0.0"], 5, "weak", _lock_held),
     },
+    "model verify": {
+        # v1.0.0 is not signed: every signature is missing.
+        "check failed": Case(["model", "verify", M], 1, "weak"),
+        "bad input": Case(["model", "verify", "nope@v1.0.0"], 3, "weak"),
+    },
     "model show": {
         "success": Case(["model", "show", M], 0, "weak"),
         "bad input": Case(["model", "show", "nope@v1.0.0"], 3, "weak"),
@@ -236,6 +241,7 @@ ELSEWHERE = {
     ("image build", "check failed"): "a failing build needs Docker: tests/images/test_build.py",
     ("image inspect", "success"): "needs a built image: tests/images/test_build.py",
     ("image push", "success"): "needs a built image and a registry: tests/images/test_build.py",
+    ("model verify", "success"): "needs signing keys: tests/security/test_signatures.py",
 }
 USAGE = Case(["--no-such-option"], 2)  # appended to each command's own words
 
