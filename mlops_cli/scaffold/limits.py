@@ -12,7 +12,9 @@ itself, an `{% include %}` of itself, nested loops over `range(100000)`, `"x" * 
 - **time**: at most `MAX_SECONDS` of wall time (`MLOPS_TEMPLATE_TIMEOUT` sets another),
   checked at every step, call, attribute lookup and operator.
 - **size**: no rendered file over `MAX_FILE_BYTES`, all of them together at most
-  `MAX_TOTAL_BYTES`; and no single value over `MAX_FILE_BYTES` is ever built: `*`, `+`,
+  `MAX_TOTAL_BYTES`, and at most `MAX_PRODUCED` characters produced by `{{ }}` and
+  template text anywhere, also in macros and `{% set %}` blocks whose text is joined in one
+  call later or thrown away; no single value over `MAX_FILE_BYTES` is ever built: `*`, `+`,
   `%`, `**`, `~`, the filters and string methods that can multiply a size (`center`,
   `indent`, `replace`, `join`, `wordwrap`, `format`, `lipsum`...) check the size of their
   result before they make it.
@@ -41,6 +43,9 @@ from mlops_cli.common.errors import ConfigError
 
 MAX_FILE_BYTES = 8 * 1024 * 1024  # one rendered file, and any value built on the way
 MAX_TOTAL_BYTES = 32 * 1024 * 1024  # every rendered file of one template together
+# Everything `{{ }}` and template text produce, also inside macros and `{% set %}` blocks
+# that are joined later (one C call that no check could interrupt) or thrown away.
+MAX_PRODUCED = 128 * 1024 * 1024
 MAX_STEPS = 250_000  # loop iterations, macro calls, block and template renders
 MAX_SECONDS = 30.0  # wall time of rendering one template
 MAX_INT_BITS = 64 * 1024  # a number built by * or ** (about 19,700 decimal digits)
@@ -49,6 +54,7 @@ TIMEOUT_ENV = "MLOPS_TEMPLATE_TIMEOUT"
 # Filters compiled into every template; not identifiers, so no template can name them.
 _TICK = "mlops step"
 _CONCAT = "mlops concat"
+_PRODUCED = "mlops produced"
 _SIZED = (str, bytes, list, tuple)
 
 
@@ -80,6 +86,7 @@ class Budget:
         self.deadline = time.monotonic() + self.seconds
         self.steps = 0
         self.total_bytes = 0
+        self.produced = 0
 
     def step(self) -> bool:
         self.steps += 1
@@ -96,6 +103,15 @@ class Budget:
             raise LimitExceeded(
                 f"rendering took longer than {self.seconds:g} s ({TIMEOUT_ENV} sets the limit)"
             )
+
+    def produce(self, value: Any) -> Any:
+        self.produced += len(value) if isinstance(value, str) else len(str(value))
+        if self.produced > MAX_PRODUCED:
+            raise LimitExceeded(
+                f"rendering produced more than {_mib(MAX_PRODUCED)} of text (counting what"
+                " macros and blocks build and throw away)"
+            )
+        return value
 
     def add_output(self, size: int) -> None:
         self.total_bytes += size
@@ -118,9 +134,17 @@ def want(size: int) -> None:
         )
 
 
+def weight(value: Any) -> int:
+    """A sequence's length plus that of the strings and sequences it holds (one level): a
+    list of one 8 MB string repeated a million times is light in items, not in content."""
+    if isinstance(value, list | tuple):
+        return len(value) + sum(len(x) for x in value if isinstance(x, _SIZED))
+    return len(value) if isinstance(value, _SIZED) else 0
+
+
 def checked(value: Any) -> Any:
     if isinstance(value, _SIZED):
-        want(len(value))
+        want(weight(value))
     elif isinstance(value, int) and not isinstance(value, bool):
         _want_bits(value.bit_length())
     return value
@@ -141,6 +165,8 @@ def check_format(fmt: Any) -> None:
         return
     if "%" in fmt and re.search(r"%[-#0 +(\w)]*\.?\*", fmt):
         raise LimitExceeded("a format taking its width from the arguments (%*) is not allowed")
+    if "{" in fmt and re.search(r"\{[^{}]*:[^{}]*\{", fmt):
+        raise LimitExceeded("a format taking its width from the arguments ({:{}}) is not allowed")
     for digits in _WIDTHS.findall(fmt):
         if len(digits) > 9 or int(digits) > MAX_FILE_BYTES:
             want(int(digits))
@@ -162,14 +188,14 @@ def _binop(operator: str, left: Any, right: Any) -> None:
     if operator == "*":
         for seq, n in ((left, right), (right, left)):
             if isinstance(seq, _SIZED) and isinstance(n, int):
-                want(len(seq) * max(n, 0))
+                want(weight(seq) * max(n, 0))
         if isinstance(left, int) and isinstance(right, int):
             _want_bits(left.bit_length() + right.bit_length())
     elif operator == "**" and isinstance(left, int) and isinstance(right, int):
         if right > 0 and abs(left) > 1:
             _want_bits(left.bit_length() * right)
     elif operator == "+" and isinstance(left, _SIZED) and isinstance(right, _SIZED):
-        want(len(left) + len(right))
+        want(weight(left) + weight(right))
     elif operator == "%" and isinstance(left, str):
         check_format(left)
 
@@ -250,8 +276,17 @@ def _tick_call() -> nodes.Filter:
 
 
 class _Instrument(NodeTransformer):
-    """Compile a step at the top of every loop, macro, block and template body, and route
-    `~` through a size check."""
+    """Route `~` through a size check, and count what every `{{ }}` and piece of template
+    text produces, also where it is not output (a macro's body, a `{% set %}` block)."""
+
+    def visit_Output(self, node: nodes.Output) -> nodes.Node:
+        self.generic_visit(node)
+        counted: list[nodes.Expr] = []
+        for child in node.nodes:
+            counted.append(nodes.Filter(child, _PRODUCED, [], [], None, None))
+            counted[-1].set_lineno(child.lineno or 1)
+        node.nodes = counted
+        return node
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
         self.generic_visit(node)
@@ -296,7 +331,12 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         def step(_context: Any, _value: Any) -> bool:
             return budget.step()
 
+        @jinja2.pass_context
+        def produced(_context: Any, value: Any) -> Any:
+            return budget.produce(value)
+
         self.filters[_TICK] = step
+        self.filters[_PRODUCED] = produced
         self.filters[_CONCAT] = self._concat
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:

@@ -69,6 +69,15 @@ EVIL = {
     "join separator": {"r.txt.jinja": "{{ range(100000)|join('x' * 1000) }}"},
     "replace": {"r.txt.jinja": "{{ ('x' * 1000000)|replace('x', 'y' * 100) }}"},
     "lipsum": {"r.txt.jinja": "{{ lipsum(100000000) }}"},
+    "format width argument": {"r.txt.jinja": "{{ '{0:{1}}'.format('x', 999999999) }}"},
+    "repeated references": {
+        "r.txt.jinja": "{% set big = 'x' * 8000000 %}{{ ([big] * 1000000)|map('upper')|join }}"
+    },
+    "macro hoard": {
+        "r.txt.jinja": "{% macro m() %}{% for i in range(100000) %}"
+        + "y" * 2000
+        + "{% endfor %}{% endmacro %}{{ m()|length }}"
+    },
     "division by zero": {"r.txt.jinja": "{{ 1 // 0 }}"},
 }
 WHY = {
@@ -83,6 +92,8 @@ WHY = {
     "huge total": "more than 32 MiB together",
     "division by zero": "ZeroDivisionError",
     "huge power": "bits would exceed",
+    "format width argument": "a format taking its width from the arguments",
+    "macro hoard": "rendering produced more than 128 MiB of text",
 }
 
 
