@@ -117,3 +117,25 @@ def write_project(root: Path, n: int = 50) -> Path:
     write_parquet(root / "data" / "events.parquet", rows(n, seed=3))
     write_csv(root / "data" / "notes.csv", [["1", "x"]], header=["a", "b"])
     return root
+
+
+def edit_in_place(path: Path, old: bytes, new: bytes) -> None:
+    """Overwrite the first `old` with `new` (same length) in the same inode, then set the
+    mtime back, as `touch -r`, `cp -p` or `rsync -t` would: only the ctime tells."""
+    assert len(old) == len(new)
+    before = path.stat()
+    offset = path.read_bytes().index(old)
+    # The kernel stamps ctime from a coarse clock (a tick of up to 10 ms): let one pass, so
+    # the edit's ctime differs from the one recorded, as it would on any later day.
+    time.sleep(0.05)
+    with path.open("r+b") as f:
+        f.seek(offset)
+        f.write(new)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (
+        before.st_size,
+        before.st_mtime_ns,
+        before.st_ino,
+    )
+    assert after.st_ctime_ns != before.st_ctime_ns

@@ -354,7 +354,7 @@ def _unchanged(root: Path, target: Path, out: dvcfiles.Output, hasher: dvcfiles.
     )
 
 
-def _stat_tree(target: Path) -> dict[str, tuple[int, int, int]]:
+def _stat_tree(target: Path) -> dict[str, tuple[int, int, int, int]]:
     if target.is_dir():
         return {
             p.relative_to(target).as_posix(): dvcfiles.stat_key(p.stat())
@@ -367,7 +367,7 @@ def _remember(
     root: Path,
     target: Path,
     out: dvcfiles.Output,
-    before: dict[str, tuple[int, int, int]],
+    before: dict[str, tuple[int, int, int, int]],
     hasher: dvcfiles.Hasher,
 ) -> None:
     """Teach the stat cache what DVC just hashed, for files that did not change meanwhile:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import stat
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -145,8 +146,20 @@ def track(root: Path, target: Path, reporter: Reporter) -> None:
     which also saves a full copy of the data. With a link cache type (`cache.type`
     hardlink/symlink) `dvc checkout --relink` turns it into a link later.
     """
+    from mlops_cli.dvc.files import Hasher
+
     started = time.time()
-    with _quiet_dvc(reporter), _dvc_errors("add"), _atomic_dvc_files(), _repo(root) as repo:
+    with (
+        _quiet_dvc(reporter),
+        _dvc_errors("add"),
+        _atomic_dvc_files(),
+        _repo(root) as repo,
+        Hasher(root) as hasher,
+    ):
+        repo.state = VouchedState(repo.state, hasher)
+        for _, odb in repo.cache.by_scheme():  # each cache holds its own reference
+            if getattr(odb, "state", None) is not None:
+                odb.state = repo.state
         # Copies a killed add (SIGKILL, power loss) left behind; only in the repository's own
         # cache, which no other repository writes (the caller holds the repo lock).
         _remove_cache_temps(root, since=None)
@@ -158,6 +171,48 @@ def track(root: Path, target: Path, reporter: Reporter) -> None:
             # copy fails (disk full, Ctrl-C): remove ours while DVC's repo lock is still held.
             _remove_cache_temps(root, since=started)
             raise
+
+
+class VouchedState:
+    """DVC's state database, trusted only where mlops' own stat cache agrees.
+
+    DVC remembers a file's hash keyed by its inode, mtime and size, and a folder's by the
+    newest mtime and total size of its files, not by ctime: a file edited in place whose
+    mtime was set back (`touch -r`, `cp -p`, `os.utime`) keeps its old hash there, and `dvc
+    add` would record the old content (issue 13 item 7). A hash from DVC's state is used only
+    when `files.Hasher`, keyed by ctime too, records the same md5 for the file as it is now;
+    a folder's is never used, so DVC rebuilds it from its files' (vouched) hashes.
+    """
+
+    def __init__(self, state: Any, hasher: Any) -> None:
+        self._state = state
+        self._hasher = hasher
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._state, name)
+
+    def _vouched(self, path: str, hash_info: Any) -> bool:
+        try:
+            st = Path(path).stat()
+        except OSError:
+            return False
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        known = self._hasher.lookup(Path(path), st)
+        return known is not None and getattr(hash_info, "value", None) == known
+
+    def get(self, path: str, fs: Any, info: Any = None) -> tuple[Any, Any]:
+        meta, hash_info = self._state.get(path, fs, info)
+        if hash_info is None or not self._vouched(path, hash_info):
+            return None, None
+        return meta, hash_info
+
+    def get_many(self, items: Iterable[str], fs: Any, infos: Any) -> Iterator[tuple[Any, ...]]:
+        for path, meta, hash_info in self._state.get_many(items, fs, infos):
+            if hash_info is not None and self._vouched(path, hash_info):
+                yield path, meta, hash_info
+            else:
+                yield path, None, None
 
 
 def _repair_rwlock(root: Path, reporter: Reporter) -> None:

@@ -33,6 +33,8 @@ from mlops_cli.common.yamlio import parse_yaml
 
 CHUNK = 1024 * 1024
 DIR_SUFFIX = ".dir"
+# The stat cache's table, keyed by (path, size, mtime_ns, ctime_ns, inode).
+_TABLE = "md5_by_stat"
 
 
 @dataclass(frozen=True)
@@ -365,7 +367,8 @@ class Hasher:
             return None
         try:
             row = db.execute(
-                "SELECT md5 FROM md5 WHERE path = ? AND size = ? AND mtime_ns = ? AND inode = ?",
+                f"SELECT md5 FROM {_TABLE} WHERE path = ? AND size = ? AND mtime_ns = ?"
+                " AND ctime_ns = ? AND inode = ?",
                 (str(path), *stat_key(st)),
             ).fetchone()
         except sqlite3.Error:
@@ -379,8 +382,8 @@ class Hasher:
             return
         try:
             db.execute(
-                "INSERT OR REPLACE INTO md5 (path, size, mtime_ns, inode, md5)"
-                " VALUES (?, ?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO {_TABLE} (path, size, mtime_ns, ctime_ns, inode, md5)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 (str(path), *stat_key(st), md5),
             )
         except sqlite3.Error:
@@ -395,9 +398,12 @@ class Hasher:
             folder.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(folder / "md5.sqlite", timeout=2.0)
             db.execute(
-                "CREATE TABLE IF NOT EXISTS md5 (path TEXT PRIMARY KEY, size INTEGER,"
-                " mtime_ns INTEGER, inode INTEGER, md5 TEXT)"
+                f"CREATE TABLE IF NOT EXISTS {_TABLE} (path TEXT PRIMARY KEY, size INTEGER,"
+                " mtime_ns INTEGER, ctime_ns INTEGER, inode INTEGER, md5 TEXT)"
             )
+            old = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'md5'"
+            if db.execute(old).fetchone():  # the table from before ctime was in the key
+                db.execute("DROP TABLE md5")
         except (OSError, sqlite3.Error):
             return None
         self._db = db
@@ -408,8 +414,10 @@ class Hasher:
         self._opened = True
 
 
-def stat_key(st: os.stat_result) -> tuple[int, int, int]:
-    return st.st_size, st.st_mtime_ns, st.st_ino
+def stat_key(st: os.stat_result) -> tuple[int, int, int, int]:
+    """What says a file is unchanged. The ctime is in it because an mtime can be set back
+    (`os.utime`, `touch -r`, `cp -p`): an edit that restores the mtime still moves the ctime."""
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
 
 
 def _settled(st: os.stat_result) -> bool:

@@ -120,6 +120,9 @@ def render_dockerfile(
 
     custom = project.config.image.dockerfile
     if custom:
+        from mlops_cli.common.fs import ensure_inside
+
+        ensure_inside(project.root, Path(custom))  # as model and data paths: exit 4 if out
         path = project.root / custom
         root = path.parent
     else:

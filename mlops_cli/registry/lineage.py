@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_cli.common.errors import ConfigError, InputError
+from mlops_cli.common.fs import ensure_inside
 from mlops_cli.common.yamlio import parse_yaml
 from mlops_cli.dvc.files import Lock
 from mlops_cli.gitio import refs as gitrefs
@@ -146,6 +147,15 @@ def _committed(root: Path, rel: str, lock: Lock) -> Committed | None:
     return None
 
 
+def inside(root: Path, rel: str) -> Path:
+    """`root / rel`, refused (exit 4) when `rel`, a path from a possibly cloned mlops.yaml or
+    version record, is absolute or leads out of the project through `..` or a symlink, the
+    check data paths get (`fs.ensure_inside`). The path itself is returned, not where its
+    symlinks lead, so a file keeps its name and suffix."""
+    ensure_inside(root, Path(rel))
+    return root / rel
+
+
 def capture(project: Project, name: str) -> Lineage:
     """The lineage of the workspace model `name`; InputError naming every file that differs."""
     root, cfg = project.root, project.config
@@ -188,7 +198,7 @@ def _artifact(
 ) -> tuple[Digests, Committed]:
     """The model file's digests and where its committed hash comes from; refuses a missing
     or unversioned file, and records a hash that differs from the committed one."""
-    artifact = root / rel
+    artifact = inside(root, rel)
     if not artifact.is_file():
         raise InputError(
             f"{rel}: no such file, so there is no model to register",
@@ -340,7 +350,7 @@ def _refusal(name: str, problems: dict[str, str]) -> InputError:
 def _read_doc(root: Path, rel: str | None, warnings: list[str]) -> dict[str, Any]:
     if not rel:
         return {}
-    path = root / rel
+    path = inside(root, rel)
     if not path.is_file():
         warnings.append(f"{rel} does not exist; nothing recorded from it")
         return {}
@@ -362,7 +372,7 @@ def environment(project: Project, name: str, warnings: list[str]) -> dict[str, A
     """
     model = project.config.models[name]
     rel = model.environment or str(Path(model.path).parent / "environment.json")
-    path = project.root / rel
+    path = inside(project.root, rel)
     if path.is_file():
         try:
             data = json.loads(path.read_text(encoding="utf-8"))

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,7 @@ from mlops_cli.gitio import refs as gitrefs
 from mlops_cli.gitio.state import refuse_unsafe_state
 from mlops_cli.project.root import Project
 from mlops_cli.registry import tags as regtags
+from mlops_cli.registry.lineage import inside
 
 RECORDS_DIR = ".mlops/models"
 ARTIFACT_CACHE = ".mlops/cache/artifacts"
@@ -215,9 +217,8 @@ def resolve(project: Project, spec: str) -> ResolvedModel:
     """What `spec` names, with its record and a file holding exactly its artifact."""
     name, version, stage = parse_spec(spec)
     model = model_config(project, name)
-    workspace = ResolvedModel(name, None, None, project.root / model.path)
     if version == WORKSPACE:
-        return workspace
+        return ResolvedModel(name, None, None, inside(project.root, model.path))
     models = state(project)
     current = models.get(name) or regtags.ModelState(name)
     if stage is not None:
@@ -232,7 +233,7 @@ def resolve(project: Project, spec: str) -> ResolvedModel:
         latest = current.latest()
         if latest is None:
             if version is None:
-                return workspace
+                return ResolvedModel(name, None, None, inside(project.root, model.path))
             raise InputError(
                 f"{name} has no registered version",
                 hint=f"register one: `mlops model register {name}`",
@@ -261,7 +262,11 @@ def materialize(project: Project, record: VersionRecord) -> Path:
     root, art = project.root, record.artifact
     sha, rel = str(art.get("sha256", "")), str(art.get("path", ""))
     size = art.get("bytes")
-    candidates = [root / rel]
+    if not re.fullmatch(r"[0-9a-f]{64}", sha):
+        raise InputError(
+            f"the record of {record.model}@{record.version} has no valid artifact sha256: {sha!r}"
+        )
+    candidates = [inside(root, rel)]
     md5 = str(art.get("dvc_md5") or "")
     if md5 and not md5.endswith(".dir"):
         candidates += [c / "files" / "md5" / md5[:2] / md5[2:] for c in _dvc_cache_dirs(root)]

@@ -9,7 +9,10 @@ Hostile input is answered, never crashes a worker, and every answer is a JSON bo
   413  a body over $MLOPS_MAX_BODY_BYTES (default 8 MiB), from Content-Length or while reading
   400  a body that is not JSON
   422  NaN / Infinity / -Infinity, a float that overflows (1e999), an integer outside the
-       64-bit range, JSON nested deeper than $MLOPS_MAX_JSON_DEPTH (default 64)
+       64-bit range, JSON nested deeper than $MLOPS_MAX_JSON_DEPTH (default 64); and
+       input the schema admits but the model rejects with ValueError or TypeError (a
+       category it never saw): {"error": ..., "problems": ["ValueError: ..."]}
+  500  the model failed in any other way (a JSON body naming the exception)
 JSON is parsed in a worker thread, and at most $MLOPS_MAX_INFLIGHT requests (default 2) are
 parsed and predicted at once, so /health answers during a heavy batch and memory stays bounded.
 
@@ -119,6 +122,16 @@ class App:
                 result = await asyncio.to_thread(self.model.predict, payload)
             except InputProblems as exc:
                 await _json(send, 422, {"error": "input does not match the schema", **vars(exc)})
+                return
+            except (ValueError, TypeError) as exc:
+                # Values the schema admits but the model cannot take: a category it never
+                # saw (OneHotEncoder's "Found unknown categories"), an object where it wants
+                # a number. The caller's input, not a server fault.
+                problem = f"{type(exc).__name__}: {exc}"
+                problem = problem if len(problem) <= 500 else problem[:497] + "..."
+                log.warning("the model rejected the input: %s", problem)
+                body = {"error": "the model cannot use this input", "problems": [problem]}
+                await _json(send, 422, body)
                 return
             except Exception as exc:  # the model itself failed: say so, keep serving
                 log.exception("prediction failed")

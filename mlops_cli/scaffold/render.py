@@ -3,6 +3,8 @@
 Only files ending in `.jinja` are rendered (the suffix is dropped); every other file is
 copied byte for byte, so GitHub Actions' `${{ }}` and DVC's `${}` need no escaping. Path
 segments are rendered too; a segment that renders empty drops the file (conditional files).
+Rendering is bounded in steps, time and output size (`scaffold.limits`), and a rendered
+file's mode never carries setuid, setgid, sticky or group/world-write bits.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from mlops_cli.common.errors import InputError, UnsafeError
 SUFFIX = ".jinja"
 FILES_DIR = "project"
 _SKIP = {"__pycache__", ".DS_Store"}
+# What a rendered file may keep of its template's mode: read and execute bits, and the
+# owner's write bit. Never setuid, setgid or sticky, never writable by group or others.
+MODE_MASK = 0o755
+_MAX_SEGMENT = 255  # bytes in one rendered path segment: what file systems allow
 
 
 @dataclass(frozen=True)
@@ -28,9 +34,15 @@ class RenderedFile:
     mode: int
 
 
+def safe_mode(st_mode: int) -> int:
+    """The mode of a file rendered from a template file with `st_mode`."""
+    return (stat.S_IMODE(st_mode) & MODE_MASK) | 0o600
+
+
 def _environment(root: Path) -> Any:
     import jinja2
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    from mlops_cli.scaffold.limits import BoundedSandbox, Budget
 
     class ContainedLoader(jinja2.FileSystemLoader):
         """FileSystemLoader follows symlinks; an include must not read outside the template."""
@@ -42,7 +54,8 @@ def _environment(root: Path) -> Any:
             _contained(root, Path(filename), template)
             return source, filename, uptodate
 
-    return ImmutableSandboxedEnvironment(
+    return BoundedSandbox(
+        Budget(),
         loader=ContainedLoader(str(root)),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -57,8 +70,11 @@ def _contained(root: Path, path: Path, shown: str) -> None:
 
 
 def render_string(text: str, context: dict[str, Any], *, root: Path | None = None) -> str:
+    from mlops_cli.scaffold.limits import render_bounded
+
     env = _environment(root or Path.cwd())
-    return _guard(lambda: env.from_string(text).render(context), f"{text!r}")
+    shown = repr(text) if len(text) <= 80 else f"{text[:77]!r}..."
+    return _guard(lambda: render_bounded(env.from_string(text), context, env.budget), shown)
 
 
 def render_files(root: Path, context: dict[str, Any]) -> list[RenderedFile]:
@@ -92,7 +108,9 @@ def _render_path(env: Any, rel_src: str, context: dict[str, Any]) -> str | None:
     for segment in PurePosixPath(rel_src).parts:
 
         def render_segment(text: str = segment) -> str:
-            return str(env.from_string(text).render(context))
+            from mlops_cli.scaffold.limits import render_bounded
+
+            return render_bounded(env.from_string(text), context, env.budget)
 
         rendered = _guard(render_segment, rel_src)
         if rendered.endswith(SUFFIX) and segment.endswith(SUFFIX):
@@ -105,6 +123,10 @@ def _render_path(env: Any, rel_src: str, context: dict[str, Any]) -> str | None:
             )
         if rendered == ".git":
             raise UnsafeError(f"template path {rel_src!r} would write into .git")
+        if len(rendered.encode("utf-8", errors="surrogatepass")) > _MAX_SEGMENT:
+            raise InputError(
+                f"template path {rel_src!r} renders a name over {_MAX_SEGMENT} bytes long"
+            )
         parts.append(rendered)
     return "/".join(parts)
 
@@ -112,7 +134,9 @@ def _render_path(env: Any, rel_src: str, context: dict[str, Any]) -> str | None:
 def _render_file(
     env: Any, root: Path, src: Path, rel: str, context: dict[str, Any]
 ) -> RenderedFile:
-    mode = stat.S_IMODE(src.stat().st_mode) | 0o600
+    from mlops_cli.scaffold.limits import render_bounded
+
+    mode = safe_mode(src.stat().st_mode)
     raw = src.read_bytes()
     if not src.name.endswith(SUFFIX):
         return RenderedFile(rel, raw, mode)
@@ -121,7 +145,7 @@ def _render_file(
     except UnicodeDecodeError as exc:
         raise InputError(f"{src}: a .jinja file must be UTF-8 (byte {exc.start})") from None
     name = f"{src.relative_to(root).as_posix()}"
-    rendered = _guard(lambda: env.get_template(name).render(context), name)
+    rendered = _guard(lambda: render_bounded(env.get_template(name), context, env.budget), name)
     return RenderedFile(rel, rendered.encode("utf-8"), mode)
 
 
@@ -130,8 +154,20 @@ def _guard(render: Callable[[], str], shown: str) -> str:
     import jinja2
     from jinja2.exceptions import SecurityError
 
+    from mlops_cli.scaffold.limits import LimitExceeded
+
     try:
         return render()
+    except LimitExceeded as exc:
+        raise InputError(
+            f"template {shown}: {exc}", hint="see docs/templates.md, 'Limits'"
+        ) from None
+    except RecursionError:
+        raise InputError(
+            f"template {shown}: recursion too deep (a macro or include that calls itself?)"
+        ) from None
+    except MemoryError:
+        raise InputError(f"template {shown}: out of memory while rendering") from None
     except SecurityError as exc:
         raise UnsafeError(f"template {shown} tried to reach Python internals: {exc}") from None
     except jinja2.TemplateSyntaxError as exc:
@@ -144,6 +180,11 @@ def _guard(render: Callable[[], str], shown: str) -> str:
         raise InputError(f"{where}: {exc.message}", hint="pass it with --set NAME=VALUE") from None
     except jinja2.TemplateError as exc:
         raise InputError(f"{shown}: template error: {exc}") from None
+    except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
+        # `{{ 1 / 0 }}`, `{{ "a" + 1 }}`, `{{ 2.0 ** 9999 }}`: the template's bug, not ours.
+        line = _template_line(exc)
+        where = f"{shown}:{line}" if line else shown
+        raise InputError(f"{where}: {type(exc).__name__}: {exc}") from None
 
 
 def _template_line(exc: BaseException) -> int | None:

@@ -4,8 +4,10 @@ Two layers of small JSON files under `<root>/.mlops/cache/validation/`, each wri
 atomically and on its own, so concurrent runs (a hook and a terminal) need no lock: the
 worst a race does is write the same entry twice.
 
-- `stat/<sha1 of the path>.json`: a file's size, mtime_ns and inode with the sha256 of its
-  content, so the content hash of an unchanged file is found without reading it.
+- `stat/<sha1 of the path>.json`: a file's size, mtime_ns, ctime_ns and inode with the
+  sha256 of its content, so the content hash of an unchanged file is found without reading
+  it. ctime is there because mtime can be set back (`os.utime`, `touch -r`, `cp -p`, `rsync
+  -t`): an edit that restores the mtime still moves the ctime, which no user call can set.
 - `results/<key>.json`: the outcome of validating content X against schema Y, where the key
   is the sha256 of (content hash, schema hash, file format, the versions of mlops and of
   the libraries that decide a verdict: pandera, polars, pandas, pyarrow).
@@ -48,12 +50,13 @@ def cache_dir(root: Path) -> Path:
 class FileStat:
     size: int
     mtime_ns: int
+    ctime_ns: int
     ino: int
 
     @classmethod
     def of(cls, path: Path) -> FileStat:
         st = Path(path).stat()
-        return cls(st.st_size, st.st_mtime_ns, st.st_ino)
+        return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 @dataclass(frozen=True)
@@ -112,9 +115,10 @@ def cached_hash(root: Path, rel: str, st: FileStat) -> str | None:
     entry = _read_json(_stat_entry(root, rel))
     if entry is None or entry.get("path") != rel:
         return None
-    if (entry.get("size"), entry.get("mtime_ns"), entry.get("ino")) != (
+    if (entry.get("size"), entry.get("mtime_ns"), entry.get("ctime_ns"), entry.get("ino")) != (
         st.size,
         st.mtime_ns,
+        st.ctime_ns,
         st.ino,
     ):
         return None
@@ -124,7 +128,8 @@ def cached_hash(root: Path, rel: str, st: FileStat) -> str | None:
 
 def remember_hash(root: Path, rel: str, before: FileStat, content_hash: str, path: Path) -> None:
     """Record `content_hash` for `rel`, unless the file changed while it was read or so
-    recently that a change within the same timestamp tick would go unseen."""
+    recently that a change within the same timestamp tick would go unseen. Only the mtime
+    decides "recently", as in git: a ctime is never set back, so a later change moves it."""
     try:
         after = FileStat.of(path)
     except OSError:

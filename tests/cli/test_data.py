@@ -18,6 +18,7 @@ from mlops_cli.project.root import Project
 from tests.conftest import mlops_bin
 from tests.datarepo import CSV, big_file, clone, dvc, git, md5, new_project, staged, write
 from tests.plugins.sshd import SshServer
+from tests.valdata import edit_in_place
 
 
 @pytest.fixture
@@ -30,6 +31,22 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
 def test_every_command_documents_an_example(cli: Any, command: str) -> None:
     out = cli("data", command, "--help")
     assert out.exit_code == 0 and "Example:" in out.stdout and "--json" in out.stdout
+
+
+def test_add_after_an_edit_that_restores_the_mtime(cli: Any, project: Project) -> None:
+    """`data add` must not call content "already versioned" when only the ctime shows that
+    it changed (issue 13 item 7)."""
+    root = str(project.root)
+    src = write(project.root / "data/a.csv", CSV)
+    os.utime(src, (time.time() - 60, time.time() - 60))  # settled: its stat can be trusted
+    assert cli("-C", root, "data", "add", "data/a.csv").exit_code == 0
+    again = cli("-C", root, "data", "add", "data/a.csv")
+    assert "already versioned" in again.stderr + again.stdout
+    edit_in_place(src, b"10.5", b"99.9")
+    edited = cli("-C", root, "data", "add", "data/a.csv")
+    assert edited.exit_code == 0, edited.stderr
+    assert "already versioned" not in edited.stderr + edited.stdout
+    assert read_outputs(project.root, project.root / "data/a.csv.dvc")[0].md5 == md5(src)
 
 
 def test_add_then_status_as_json(cli: Any, project: Project) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.required import unavailable
-from tests.valdata import backdate, rows, write_csv, write_project
+from tests.valdata import backdate, edit_in_place, rows, write_csv, write_project
 
 
 @pytest.fixture
@@ -251,6 +251,23 @@ def test_hook_on_unchanged_data_answers_before_typer_loads(cli: Any, project: Pa
     changed = _run_entry(project, "validate", "--hook", "data/customers.csv")
     assert changed["code"] == 0 and "typer" in changed["heavy"]
     assert changed["out"] == "PASS customers: data/customers.csv, 50 rows\n"
+
+
+def test_an_edit_that_restores_the_mtime_is_validated_again(cli: Any, project: Path) -> None:
+    """Same size, same inode, mtime set back: the ctime moved, so neither the full command
+    nor the hook's fast path answers from the cache (issue 13 item 7)."""
+    data = project / "data" / "customers.csv"
+    backdate(data)
+    first = cli("-C", str(project), "validate", "customers")
+    assert first.exit_code == 0, first.stderr
+    assert _run_entry(project, "validate", "--hook", "data/customers.csv")["heavy"] == []
+    age = f"\n0,{rows(50)[0][1]},".encode()
+    edit_in_place(data, age, b"\n0,-1,")  # age -1: outside in_range(0, 120)
+    hook = _run_entry(project, "validate", "--hook", "data/customers.csv")
+    assert hook["code"] == 1 and "(cached)" not in hook["out"], hook
+    assert "age: in_range(0, 120): 1 row(s) (row 0 = -1)" in hook["out"]
+    again = cli("-C", str(project), "validate", "customers")
+    assert again.exit_code == 1 and "age: in_range(0, 120)" in again.stdout
 
 
 def test_hook_fast_path_needs_a_validated_config(project: Path) -> None:

@@ -27,6 +27,7 @@ from tests.datarepo import (
     staged,
     write,
 )
+from tests.valdata import edit_in_place
 
 SCHEMA = """\
 schema_type: dataframe
@@ -123,6 +124,18 @@ def test_second_add_of_unchanged_data_is_a_no_op(project: Project) -> None:
     again = data.add(reopen(project), src)
     assert again.changed is False and again.md5 == first.md5 and not again.declared
     assert dvc_file.stat().st_mtime_ns == before
+
+
+def test_an_edit_that_restores_the_mtime_is_versioned(project: Project) -> None:
+    """Same size, same inode, mtime set back: the stat cache must not vouch for the old
+    md5 (issue 13 item 7), so the new content is versioned."""
+    src = write(project.root / "data/a.csv", CSV)
+    os.utime(src, (time.time() - 60, time.time() - 60))  # settled: its stat can be trusted
+    first = data.add(project, src)
+    assert data.add(reopen(project), src).changed is False  # answered by the stat cache
+    edit_in_place(src, b"10.5", b"99.9")
+    second = data.add(reopen(project), src)
+    assert second.changed and second.md5 == md5(src) != first.md5
 
 
 def test_add_of_changed_data_records_the_new_version(project: Project) -> None:

@@ -133,6 +133,18 @@ def test_project_dockerfile_template(image_project: Path) -> None:
     )
 
 
+def test_a_dockerfile_template_out_of_the_project_is_refused(image_project: Path) -> None:
+    """image.dockerfile comes from a possibly cloned mlops.yaml: it must not read a file
+    elsewhere on this machine into the build (exit 4, as model and data paths)."""
+    secret = image_project.parent / "secret.jinja"
+    secret.write_text("FROM {{ base }}\n# a file of yours\n")
+    for where in (str(secret), "../secret.jinja"):
+        set_image(image_project, dockerfile=where)
+        with pytest.raises(UnsafeError, match="outside") as info:
+            images.plan(open_project(image_project), "churn", reporter=NullReporter())
+        assert info.value.exit_code == 4
+
+
 def test_untrusted_pickle_is_refused_before_any_build(image_project: Path) -> None:
     import joblib
 

@@ -311,3 +311,54 @@ def test_health_answers_and_memory_stays_bounded_under_a_flood(server: Server) -
     assert all(h[1] == 200 for h in health)
     assert sum(h[2] for h in health) >= 3, "no /health answered while posts were in flight"
     assert peak[0] < 700 * 1024, f"server RSS peaked at {peak[0] // 1024} MB"
+
+
+def _plan_model() -> Any:
+    """A real pipeline that, like most, raises on values its schema admits: a category it
+    never saw (ValueError), an object where it wants a number (TypeError)."""
+    import pandas as pd
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from mlops_cli.runtime.model import Column, ServedModel
+
+    frame = pd.DataFrame({"plan": ["basic", "pro"] * 4, "extra": [0.1, 0.2, 0.3, 0.4] * 2})
+    estimator = make_pipeline(
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="error"), ["plan"]), (StandardScaler(), ["extra"])
+        ),
+        LogisticRegression(),
+    ).fit(frame, [0, 1] * 4)
+    columns = [Column("plan", "str"), Column("extra", "mixed")]  # mixed: any JSON value
+    return ServedModel({"model": "plans"}, estimator, columns)
+
+
+@pytest.mark.parametrize(
+    ("record", "problem"),
+    [
+        ({"plan": "purple", "extra": 0.5}, "ValueError: Found unknown categories ['purple']"),
+        ({"plan": "basic", "extra": {"a": 1}}, "TypeError: float() argument must be"),
+    ],
+)
+def test_input_the_model_rejects_is_422(record: dict[str, Any], problem: str) -> None:
+    from mlops_cli.runtime.app import App
+    from tests.runtime.test_runtime import call
+
+    app = App(_plan_model())
+    assert call(app, "POST", "/predict", [{"plan": "pro", "extra": 0.5}])[0] == 200
+    status, body = call(app, "POST", "/predict", [record])
+    assert status == 422, body
+    assert body["error"] == "the model cannot use this input"
+    assert len(body["problems"]) == 1 and body["problems"][0].startswith(problem)
+
+
+def test_a_model_that_fails_otherwise_is_still_500() -> None:
+    from mlops_cli.runtime.app import App
+    from tests.runtime.test_runtime import call
+
+    served = _plan_model()
+    served.estimator.steps.append(("broken", object()))  # no predict: AttributeError
+    status, body = call(App(served), "POST", "/predict", [{"plan": "pro", "extra": 0.5}])
+    assert status == 500 and body["error"].startswith("prediction failed: AttributeError")
