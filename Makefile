@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: setup services demo test lint bench docs clean
+.PHONY: setup services demo test lint bench docs template-history clean
 
 setup: $(VENV)/.installed
 
@@ -34,6 +34,11 @@ bench: setup                   ## every benchmark, each beside its anchor measur
 
 docs: setup                    ## regenerate the reference parts of docs/
 	$(BIN)/python -m mlops_cli.cli.reference
+
+TEMPLATES ?= $(CURDIR)/templates
+template-history: setup        ## a template release: keep the replaced version (HEAD's) as a patch, TEMPLATE=<name>
+	@test -n "$(TEMPLATE)" || { echo "usage: make template-history TEMPLATE=<name> [FROM=<rev>]" >&2; exit 2; }
+	$(BIN)/python -m mlops_cli.scaffold.history "$(TEMPLATE)" --from "$(or $(FROM),HEAD)" --templates "$(TEMPLATES)"
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache
