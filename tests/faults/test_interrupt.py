@@ -37,6 +37,7 @@ from tests.faults.harness import (
     run_mlops,
     tags_match_records,
     temp_files,
+    uncovered_env,
 )
 from tests.modelproject import NAME, build_env, copy_of, trained
 from tests.plugins.docker import WHEEL_CACHE
@@ -119,7 +120,9 @@ def startup_time() -> float:
     best = float("inf")
     for _ in range(3):
         began = time.perf_counter()
-        subprocess.run([*mlops_bin(), "--version"], capture_output=True, check=True)
+        subprocess.run(
+            [*mlops_bin(), "--version"], capture_output=True, check=True, env=uncovered_env()
+        )
         best = min(best, time.perf_counter() - began)
     return best
 
