@@ -33,7 +33,7 @@ test: setup lint services      ## the whole test suite under coverage (what .ci/
 	$(MAKE) --no-print-directory coverage
 
 coverage: setup                ## combine the .coverage.* of the last run, report, check the floor
-	$(BIN)/python -m coverage combine --quiet
+	@if ls "$(COVERAGE_FILE)".* >/dev/null 2>&1; then $(BIN)/python -m coverage combine --quiet; fi
 	$(BIN)/python -m coverage report
 	@total=$$($(BIN)/python -m coverage report --format=total); \
 	echo "branch coverage of mlops_cli, subprocess runs included: $$total% (floor: $(COVERAGE_FLOOR)%)"; \
