@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 class DidNotStart(Exception):
@@ -91,17 +92,10 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
 
 @contextmanager
 def serving(
-    command: Callable[[int], list[str]],
-    ready: Callable[[int], bool],
-    *,
-    log: Path,
-    wait: float,
-    poll: float = 0.1,
-    attempts: int = 5,
-    env: Mapping[str, str] | None = None,
+    command: Callable[[int], list[str]], ready: Callable[[int], bool], **options: Any
 ) -> Iterator[Started]:
-    """`start`, and `stop` on the way out."""
-    started = start(command, ready, log=log, wait=wait, poll=poll, attempts=attempts, env=env)
+    """`start(command, ready, **options)`, and `stop` on the way out."""
+    started = start(command, ready, **options)
     try:
         yield started
     finally:
