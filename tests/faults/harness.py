@@ -65,9 +65,11 @@ class Interrupted:
 COVERAGE_START = ("COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START")
 
 
-def uncovered_env() -> dict[str, str]:
-    """This process's environment without coverage's start-up variables."""
-    return {k: v for k, v in os.environ.items() if k not in COVERAGE_START}
+def uncovered_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment and `extra`, without coverage's start-up variables (also
+    when `extra` is a copy of the whole environment, as tests.modelproject.build_env is)."""
+    env = {**os.environ, **(extra or {})}
+    return {k: v for k, v in env.items() if k not in COVERAGE_START}
 
 
 def interrupt(
@@ -91,7 +93,7 @@ def interrupt(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**uncovered_env(), **(env or {})},
+        env=uncovered_env(env),
         start_new_session=True,
     )
     try:

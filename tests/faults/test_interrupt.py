@@ -139,6 +139,17 @@ def test_ctrl_c_in_the_first_milliseconds(request: pytest.FixtureRequest, model_
             check_interrupted(got, signal.SIGINT, delay)
 
 
+def test_interrupted_runs_go_without_coverage(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under `make test` coverage.py starts in every Python process from its variables: the
+    interrupted runs and the start-up calibration must not inherit them, even through an
+    `env` that copies the whole environment (tests.modelproject.build_env)."""
+    monkeypatch.setenv("COVERAGE_PROCESS_CONFIG", ":data:{}")
+    monkeypatch.setenv("COVERAGE_PROCESS_START", "pyproject.toml")
+    env = uncovered_env({**os.environ, "MLOPS_EXTRA": "1"})
+    assert env["MLOPS_EXTRA"] == "1" and env["PATH"] == os.environ["PATH"]
+    assert "COVERAGE_PROCESS_CONFIG" not in env and "COVERAGE_PROCESS_START" not in env
+
+
 def test_the_startup_classifier_on_known_outputs() -> None:
     launcher = Interrupted(  # what CI printed once for a SIGINT 36 ms in, under load
         -signal.SIGINT,
