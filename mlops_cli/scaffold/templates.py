@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mlops_cli.common.errors import ConfigError, InputError, dotted_key
 from mlops_cli.common.yamlio import load_yaml
+from mlops_cli.scaffold import history
 
 DEFAULT_TEMPLATE = "sklearn-classifier"
 SPEC_FILE = "template.yaml"
@@ -109,6 +110,10 @@ def resolve_template(ref: str, *, cwd: Path) -> Template:
 
 
 def load_template_dir(folder: Path, *, builtin: bool) -> Template:
+    """The template in `folder`; an older version kept as a patch (`history`) is rebuilt
+    in a temporary folder that lasts as long as this process."""
+    if history.is_entry(folder):
+        folder = history.materialize(folder, history.scratch())
     doc = load_yaml(folder / SPEC_FILE)
     try:
         spec = TemplateSpec.model_validate(doc.data or {})

@@ -10,8 +10,9 @@ the user deleted stays deleted; a file the template dropped is removed only if t
 edited it. Nothing is committed: the user reviews the change with `git diff`.
 
 Where the old version comes from, in order: the template folder's git tags (`v1.2.0`,
-`1.2.0`, `<name>-v1.2.0`), a snapshot of a built-in template under `_history/<name>/<version>`,
-and, failing both, the project's own scaffold commit (pristine output of the old version).
+`1.2.0`, `<name>-v1.2.0`), a snapshot of a built-in template under `_history/<name>/<version>`
+(a reverse patch against the next version, rebuilt by `history.materialize`), and, failing
+both, the project's own scaffold commit (pristine output of the old version).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from mlops_cli.common.errors import ConfigError, InputError
 from mlops_cli.common.fs import atomic_write_bytes, ensure_inside, repo_lock
 from mlops_cli.common.progress import NullReporter, Reporter
 from mlops_cli.project.root import CONFIG_FILE, Project
+from mlops_cli.scaffold import history
 from mlops_cli.scaffold.init import render_project
 from mlops_cli.scaffold.render import RenderedFile
 from mlops_cli.scaffold.templates import (
@@ -154,9 +156,10 @@ def _base_files(
 
 
 def _old_version(new: Template, version: str, tmp: Path) -> tuple[Template, str] | None:
-    snapshot = builtin_root() / "_history" / new.name / version
-    if new.builtin and (snapshot / "template.yaml").is_file():
-        return load_template_dir(snapshot, builtin=True), f"snapshot {snapshot}"
+    snapshot = builtin_root() / history.HISTORY_DIR / new.name / version
+    if new.builtin and history.is_entry(snapshot):
+        rebuilt = history.materialize(snapshot, tmp)
+        return load_template_dir(rebuilt, builtin=True), f"snapshot {snapshot}"
     top = subprocess.run(
         ["git", "-C", str(new.root), "rev-parse", "--show-toplevel"],
         capture_output=True,

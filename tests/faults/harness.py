@@ -57,6 +57,21 @@ class Interrupted:
     stderr: str
 
 
+# The variables with which coverage.py (`make test`, patch = ["subprocess"]) starts itself in
+# every Python process. An interrupted run goes without them: a process killed mid-way
+# writes no data anyway, coverage's start-up would move the delay windows the tests draw
+# (startup_time() measures without it too), and a signal landing in its exit-time save
+# would print a traceback that is not mlops's.
+COVERAGE_START = ("COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START")
+
+
+def uncovered_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment and `extra`, without coverage's start-up variables (also
+    when `extra` is a copy of the whole environment, as tests.modelproject.build_env is)."""
+    env = {**os.environ, **(extra or {})}
+    return {k: v for k, v in env.items() if k not in COVERAGE_START}
+
+
 def interrupt(
     args: list[str],
     cwd: Path,
@@ -78,7 +93,7 @@ def interrupt(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, **(env or {})},
+        env=uncovered_env(env),
         start_new_session=True,
     )
     try:

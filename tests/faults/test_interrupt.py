@@ -37,6 +37,7 @@ from tests.faults.harness import (
     run_mlops,
     tags_match_records,
     temp_files,
+    uncovered_env,
 )
 from tests.modelproject import NAME, build_env, copy_of, trained
 from tests.plugins.docker import WHEEL_CACHE
@@ -119,7 +120,9 @@ def startup_time() -> float:
     best = float("inf")
     for _ in range(3):
         began = time.perf_counter()
-        subprocess.run([*mlops_bin(), "--version"], capture_output=True, check=True)
+        subprocess.run(
+            [*mlops_bin(), "--version"], capture_output=True, check=True, env=uncovered_env()
+        )
         best = min(best, time.perf_counter() - began)
     return best
 
@@ -134,6 +137,17 @@ def test_ctrl_c_in_the_first_milliseconds(request: pytest.FixtureRequest, model_
         with counted(request, delay):
             got = interrupt(["model", "list"], model_base, signal.SIGINT, delay)
             check_interrupted(got, signal.SIGINT, delay)
+
+
+def test_interrupted_runs_go_without_coverage(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under `make test` coverage.py starts in every Python process from its variables: the
+    interrupted runs and the start-up calibration must not inherit them, even through an
+    `env` that copies the whole environment (tests.modelproject.build_env)."""
+    monkeypatch.setenv("COVERAGE_PROCESS_CONFIG", ":data:{}")
+    monkeypatch.setenv("COVERAGE_PROCESS_START", "pyproject.toml")
+    env = uncovered_env({**os.environ, "MLOPS_EXTRA": "1"})
+    assert env["MLOPS_EXTRA"] == "1" and env["PATH"] == os.environ["PATH"]
+    assert "COVERAGE_PROCESS_CONFIG" not in env and "COVERAGE_PROCESS_START" not in env
 
 
 def test_the_startup_classifier_on_known_outputs() -> None:

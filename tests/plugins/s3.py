@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -23,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import servers
 from tests.required import unavailable
 
 STATE_DIR = Path(os.environ.get("MLOPS_SERVICES_DIR", "/tmp/mlops-services"))
@@ -85,12 +83,6 @@ def _answers(endpoint: str) -> bool:
         return False
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     if importlib.util.find_spec("dvc_s3") is None:
@@ -106,38 +98,20 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         return
     if importlib.util.find_spec("moto") is None:
         unavailable("no S3 server: run `make services`, or install moto[server] (dev extra)")
-    log = tmp_path_factory.mktemp("s3") / "moto.log"
-    proc = None
-    for _attempt in range(5):  # a free port can be taken between our probe and moto's bind
-        endpoint = f"http://127.0.0.1:{(port := _free_port())}"
-        with log.open("ab") as err:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                stdin=subprocess.DEVNULL,
-                stdout=err,
-                stderr=err,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 20
-        while proc.poll() is None and time.monotonic() < deadline and not _answers(endpoint):
-            time.sleep(0.1)
-        if proc.poll() is None and _answers(endpoint):
-            break
-        proc.kill()
-        proc.wait()
-        proc = None
-    if proc is None:
-        unavailable(f"moto's server did not start; its log: {log.read_text()[-2000:]}")
+    try:
+        started = servers.start(
+            lambda port: [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            lambda port: _answers(f"http://127.0.0.1:{port}"),
+            log=tmp_path_factory.mktemp("s3") / "moto.log",
+            wait=20,
+        )
+    except servers.DidNotStart as exc:
+        unavailable(f"moto's server {exc}")
         return
     try:
-        yield S3Server(endpoint)
+        yield S3Server(f"http://127.0.0.1:{started.port}")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        servers.stop(started.proc)
 
 
 @pytest.fixture

@@ -13,13 +13,13 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests import servers
 from tests.required import unavailable
 
 SSHD = Path(os.environ.get("MLOPS_TEST_SSHD", "/usr/sbin/sshd"))
@@ -45,12 +45,6 @@ class SshServer:
         with known.open("a") as fh:
             fh.write(f"[{self.host}]:{self.port} {self.host_key}\n")
         known.chmod(0o600)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _answers(port: int) -> bool:
@@ -109,38 +103,22 @@ def sshd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]
     (folder / "authorized_keys").write_text((folder / "client_key.pub").read_text())
     user = getpass.getuser()
     log = folder / "sshd.log"
-    proc = None
-    for _attempt in range(5):  # a free port can be taken between our probe and sshd's bind
-        port = _free_port()
-        with log.open("ab") as err:
-            proc = subprocess.Popen(
-                [str(SSHD), "-D", "-e", "-f", str(_config(folder, port, user))],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 10
-        while proc.poll() is None and time.monotonic() < deadline and not _answers(port):
-            time.sleep(0.05)
-        if proc.poll() is None and _answers(port):
-            break
-        proc.kill()
-        proc.wait()
-        proc = None
-    if proc is None:
-        unavailable(f"sshd did not start; its log: {log.read_text()[-2000:]}")
+    try:
+        started = servers.start(
+            lambda port: [str(SSHD), "-D", "-e", "-f", str(_config(folder, port, user))],
+            _answers,
+            log=log,
+            wait=10,
+            poll=0.05,
+        )
+    except servers.DidNotStart as exc:
+        unavailable(f"sshd {exc}")
         return
     host_key = " ".join((folder / "host_key.pub").read_text().split()[:2])
     try:
-        yield SshServer("127.0.0.1", port, user, folder / "client_key", host_key, log)
+        yield SshServer("127.0.0.1", started.port, user, folder / "client_key", host_key, log)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        servers.stop(started.proc)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import pytest
 from mlops_cli.common.progress import NullReporter
 from mlops_cli.images.bundle import prepare_bundle, write_model_dir
 from mlops_cli.project.root import open_project
+from tests import servers
 
 MiB = 1024 * 1024
 RECORD = {
@@ -40,12 +40,6 @@ def model_dir(trained_project: Path, tmp_path_factory: pytest.TempPathFactory) -
     dest = tmp_path_factory.mktemp("model-dir")
     write_model_dir(bundle, dest, locked={"scikit-learn": "1.0"})
     return dest
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Server:
@@ -73,41 +67,39 @@ class Server:
         raise AssertionError("no VmRSS")
 
 
-@pytest.fixture(scope="module")
-def server(model_dir: Path) -> Iterator[Server]:
-    port = free_port()
-    env = {**os.environ, "MLOPS_LOG_LEVEL": "warning"}
-    for name in ("MLOPS_MAX_BODY_BYTES", "MLOPS_MAX_JSON_DEPTH", "MLOPS_MAX_INFLIGHT"):
-        env.pop(name, None)
-    cmd = [sys.executable, "-m", "mlops_cli.runtime", "--model-dir", str(model_dir)]
-    proc = subprocess.Popen(
-        [*cmd, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    srv = Server(proc, port)
+def healthy(port: int) -> bool:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if srv.request("GET", "/health", timeout=5)[0] == 200:
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise AssertionError(f"runtime did not start: {proc.stderr.read()!r}")  # type: ignore[union-attr]
-            time.sleep(0.3)
-        yield srv
+        conn.request("GET", "/health")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def server(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    env = servers.environ_without(
+        "MLOPS_MAX_BODY_BYTES", "MLOPS_MAX_JSON_DEPTH", "MLOPS_MAX_INFLIGHT"
+    )
+    env["MLOPS_LOG_LEVEL"] = "warning"
+    cmd = [sys.executable, "-m", "mlops_cli.runtime", "--model-dir", str(model_dir), "serve"]
+    try:
+        started = servers.start(
+            lambda port: [*cmd, "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+            healthy,
+            log=tmp_path_factory.mktemp("runtime") / "server.log",
+            wait=90,
+            poll=0.3,
+            env=env,
+        )
+    except servers.DidNotStart as exc:
+        raise AssertionError(f"runtime {exc}") from None
+    try:
+        yield Server(started.proc, started.port)
+    finally:
+        servers.stop(started.proc, timeout=20)
 
 
 @pytest.mark.parametrize(
