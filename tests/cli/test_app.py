@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from mlops_cli import __version__
-from mlops_cli.cli.entry import was_interrupted
 from tests.conftest import mlops_bin
 from tests.tpl import BASIC, make_template
 
@@ -222,60 +221,6 @@ def test_help_imports_no_command_module(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path
     )
     loaded = proc.stderr.strip().splitlines()[-1]
-    # entry: the launcher's own module, loaded on every run anyway (was_interrupted).
-    want = "['mlops_cli.cli.app', 'mlops_cli.cli.console', 'mlops_cli.cli.entry']"
+    # interrupts: the Ctrl-C state, which the launcher (entry) loads on every run anyway.
+    want = "['mlops_cli.cli.app', 'mlops_cli.cli.console', 'mlops_cli.cli.interrupts']"
     assert loaded == want, loaded
-
-
-def test_a_ctrl_c_that_python_wrapped_is_still_a_ctrl_c() -> None:
-    """Python 3.11 wraps a KeyboardInterrupt raised in `__set_name__` (a class body being
-    built while an import runs) in a RuntimeError; seen when Ctrl-C hit `import pathlib`."""
-
-    class Interrupting:
-        def __set_name__(self, owner: type, name: str) -> None:
-            raise KeyboardInterrupt
-
-    with pytest.raises(BaseException) as info:
-
-        class Owner:
-            attr = Interrupting()
-
-    assert was_interrupted(info.value)
-    assert not was_interrupted(RuntimeError("x"))
-    looped = ValueError("a")
-    looped.__context__ = ValueError("b")
-    looped.__context__.__context__ = looped  # a cycle must not hang
-    assert not was_interrupted(looped)
-
-
-def test_a_ctrl_c_python_could_not_raise_is_raised_at_the_next_checkpoint(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """A SIGINT landing in an import lock's weakref callback reaches sys.unraisablehook
-    (seen in CI, ~1 in 300 start-ups). The hook must neither raise nor print: it remembers
-    the interrupt; the next checkpoint raises it, and a command that ran to its end anyway
-    still exits 130."""
-    import types
-
-    from mlops_cli.cli import entry
-
-    monkeypatch.setattr(entry, "_lost_interrupt", False)
-    entry.check_interrupt()  # nothing lost: nothing raised
-    lost = types.SimpleNamespace(
-        exc_type=KeyboardInterrupt, exc_value=KeyboardInterrupt(), exc_traceback=None,
-        err_msg=None, object=None,
-    )  # fmt: skip
-    entry._unraisable(lost)  # type: ignore[arg-type]
-    assert capsys.readouterr().err == ""
-    with pytest.raises(KeyboardInterrupt):
-        entry.check_interrupt()
-
-    def finished() -> None:
-        raise SystemExit(0)  # the command completed (typer always exits via SystemExit)
-
-    monkeypatch.setattr(entry, "_main", finished)
-    monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)  # main() replaces it
-    with pytest.raises(SystemExit) as done:
-        entry.main()
-    assert done.value.code == 130
-    assert capsys.readouterr().err == "interrupted\n"
