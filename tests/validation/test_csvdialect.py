@@ -1,5 +1,5 @@
-"""validation/readers.py and csvdialect.py: the CSV dialect sniffed from a sample (the Parquet
-footer's tests are in test_parquetmeta.py)."""
+"""validation/csvdialect.py: the CSV dialect sniffed from a sample (the Parquet footer's tests
+are in test_parquetmeta.py)."""
 
 from __future__ import annotations
 
