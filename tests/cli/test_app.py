@@ -60,32 +60,6 @@ def test_json_error_document(cli: Any, tmp_path: Path) -> None:
     assert doc["error"]["kind"] == "not_a_project"
 
 
-def test_config_check_valid_and_invalid(cli: Any, tmp_path: Path) -> None:
-    (tmp_path / "mlops.yaml").write_text("project: demo\n")
-    ok = cli("-C", str(tmp_path), "config", "check", "--json")
-    assert ok.exit_code == 0 and json.loads(ok.stdout)["valid"] is True
-    (tmp_path / "mlops.yaml").write_text("project: demo\nstagse: [dev]\n")
-    bad = cli("-C", str(tmp_path), "config", "check")
-    assert bad.exit_code == 3
-    assert "mlops.yaml:2:1: stagse: unknown key; did you mean 'stages'?" in bad.stderr
-
-
-def test_config_schema_is_json_schema(cli: Any) -> None:
-    out = cli("config", "schema")
-    schema = json.loads(out.stdout)
-    assert schema["title"] == "mlops.yaml"
-    assert "project" in schema["required"]
-
-
-def test_templates_list(cli: Any) -> None:
-    doc = cli("templates", "list", "--json").json()
-    names = {t["name"]: t for t in doc["templates"]}
-    assert {"sklearn-classifier", "minimal"} <= set(names)
-    assert names["sklearn-classifier"]["version"]
-    text = cli("templates", "list").stdout
-    assert "sklearn-classifier" in text and "minimal" in text
-
-
 def test_internal_error_is_exit_70_with_log(
     cli: Any, monkeypatch: pytest.MonkeyPatch, isolated_env: Path
 ) -> None:
