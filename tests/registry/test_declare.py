@@ -104,6 +104,6 @@ def test_refused_and_nothing_written(
 def test_a_declared_name_is_never_replaced(root: Path) -> None:
     add(open_project(root), "churn", path="m.skops", data="train")
     before = (root / "mlops.yaml").read_text()
-    with pytest.raises(InputError, match="model 'churn' is already declared in mlops.yaml"):
+    with pytest.raises(InputError, match=r"model 'churn' is already declared in mlops\.yaml"):
         add(open_project(root), "churn", path="other.skops", data="train")
     assert (root / "mlops.yaml").read_text() == before
