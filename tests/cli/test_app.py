@@ -98,53 +98,6 @@ def test_a_base_exception_from_a_library_is_exit_70_too(
     assert len(list((isolated_env / ".cache/mlops/logs").glob("crash-*.log"))) == 1
 
 
-def test_init_json_and_dry_run(cli: Any, tmp_path: Path) -> None:
-    tpl = make_template(tmp_path / "tpl", BASIC)
-    out = cli(
-        "-C",
-        str(tmp_path),
-        "init",
-        "other",
-        "--template",
-        str(tpl),
-        "--set",
-        "project_name=foo",
-        "--dry-run",
-        "--json",
-    )
-    assert out.exit_code == 0, out.stderr
-    doc = json.loads(out.stdout)
-    assert doc["result"]["dry_run"] is True
-    assert {f["path"] for f in doc["result"]["files"]} >= {"mlops.yaml", "src/foo/__init__.py"}
-    assert not (tmp_path / "other").exists()
-
-
-def test_init_conflict_exit_3_files_identical(cli: Any, tmp_path: Path) -> None:
-    tpl = make_template(tmp_path / "tpl", BASIC)
-    dest = tmp_path / "p"
-    dest.mkdir()
-    (dest / "README.md").write_bytes(b"mine\r\n\x00")
-    out = cli("-C", str(tmp_path), "init", "p", "-t", str(tpl))
-    assert out.exit_code == 3
-    assert "README.md" in out.stderr and "--overwrite" in out.stderr
-    assert (dest / "README.md").read_bytes() == b"mine\r\n\x00"
-    assert [p.name for p in dest.iterdir()] == ["README.md"]
-
-
-def test_init_hostile_template_exit_4_nothing_written(cli: Any, tmp_path: Path) -> None:
-    tpl = make_template(
-        tmp_path / "tpl", {**BASIC, "z.txt.jinja": "{{ ''.__class__.__mro__[1].__subclasses__() }}"}
-    )
-    out = cli("-C", str(tmp_path), "init", "p", "-t", str(tpl))
-    assert out.exit_code == 4, out.stderr
-    assert not (tmp_path / "p").exists()
-
-
-def test_bad_set_syntax(cli: Any, tmp_path: Path) -> None:
-    tpl = make_template(tmp_path / "tpl", BASIC)
-    assert cli("-C", str(tmp_path), "init", "p", "-t", str(tpl), "--set", "oops").exit_code == 2
-
-
 def test_ctrl_c_during_init_removes_the_project(tmp_path: Path) -> None:
     tpl = make_template(tmp_path / "tpl", BASIC)
     dest = tmp_path / "p"
