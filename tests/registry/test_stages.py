@@ -54,7 +54,7 @@ def test_passed_tests_on_this_artifact_and_data_open_the_gate() -> None:
                 "checks": [{"name": "accuracy", "passed": False}, {"name": "f1", "passed": True}],
             },
             "its recorded tests failed (accuracy)",
-        ),  # fmt: skip
+        ),
         ({**PASSED, "passed": False}, "its recorded tests failed (see the record)"),
     ],
 )

@@ -53,7 +53,7 @@ def test_a_report_as_a_document() -> None:
                 "failing_rows": 1,
                 "examples": [{"row": 3, "value": "null"}],
             }
-        ],  # fmt: skip
+        ],
         "cached": True,
         "seconds": 0.1235,
         "engine": "polars",
