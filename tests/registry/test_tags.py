@@ -1,17 +1,23 @@
 """registry/tags.py: GTO's tag format parsed and written, and the registry state replayed
-from tags (stages, deregistration, deprecation, ordering). Tags are built in memory here;
-tests/registry/test_records.py checks GTO itself reads what real tags say."""
+from tags (stages, deregistration, deprecation, ordering): in memory, and with real tags on
+a really trained project, read back by GTO itself."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from mlops_cli.common.errors import UsageError
 from mlops_cli.gitio.refs import TagInfo
+from mlops_cli.project.root import open_project
+from mlops_cli.registry import records as registry
+from mlops_cli.registry import tags as regtags
+from mlops_cli.registry.register import register
+from mlops_cli.registry.stages import deprecate, promote
 from mlops_cli.registry.tags import (
     assign_message,
     build_state,
-    bump,
     check_name,
     parse_tag,
     parse_version,
@@ -19,6 +25,11 @@ from mlops_cli.registry.tags import (
     register_tag,
     semver_key,
     stage_tag,
+)
+from tests.modelproject import (
+    NAME,
+    git,
+    tags,
 )
 
 
@@ -62,20 +73,11 @@ def test_a_lightweight_tag_is_not_an_event() -> None:
     assert parse_tag(tag("churn@v1.0.0", "c", 0, annotated=False)) is None
 
 
-def test_versions_names_and_bumps() -> None:
+def test_names_and_versions() -> None:
     assert parse_version("1.2.0") == parse_version("v1.2.0") == "v1.2.0"
-    for bad in ("1.2", "v1.2.0.0", "latest", "v1.02.0"):
-        with pytest.raises(UsageError, match="is not a semantic version"):
-            parse_version(bad)
     assert check_name("model", "team/churn_2") == "team/churn_2"
     with pytest.raises(UsageError, match="cannot be used in a GTO tag"):
         check_name("stage", "prod!")
-    assert [bump(None, p) for p in ("major", "minor", "patch")] == ["v1.0.0", "v0.1.0", "v0.0.1"]
-    assert [bump("v1.4.2", p) for p in ("major", "minor", "patch")] == [
-        "v2.0.0",
-        "v1.5.0",
-        "v1.4.3",
-    ]
     ordered = ["v1.0.0-alpha", "v1.0.0-alpha.1", "v1.0.0-beta", "v1.0.0-beta.2", "v1.0.0",
                "v1.0.1", "v1.10.0"]  # fmt: skip
     assert sorted(reversed(ordered), key=semver_key) == ordered
@@ -128,3 +130,77 @@ def test_the_highest_version_holds_a_stage_assigned_to_two() -> None:
     ])  # fmt: skip
     assert models["m"].in_stage("prod") is models["m"].versions["v1.2.0"]  # as GTO decides
     assert [v.version for v in models["m"].holders("prod")] == ["v1.2.0", "v1.0.0"]
+
+
+# -- versions and GTO names -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("latest", "part", "expected"),
+    [
+        (None, "patch", "v0.0.1"),
+        (None, "minor", "v0.1.0"),
+        (None, "major", "v1.0.0"),
+        ("v0.1.9", "patch", "v0.1.10"),
+        ("v0.1.9", "minor", "v0.2.0"),
+        ("v1.2.3", "major", "v2.0.0"),
+    ],
+)
+def test_bump(latest: str | None, part: str, expected: str) -> None:
+    assert regtags.bump(latest, part) == expected
+
+
+@pytest.mark.parametrize("bad", ["1.2", "v1.2.3.4", "latest", "v01.2.3", "1.2.3 ", "vv1.0.0"])
+def test_malformed_versions_are_usage_errors(bad: str) -> None:
+    with pytest.raises(UsageError):
+        regtags.parse_version(bad)
+
+
+def test_semver_order_puts_prereleases_first() -> None:
+    ordered = ["v1.0.0-alpha", "v1.0.0-alpha.1", "v1.0.0-beta", "v1.0.0", "v1.0.1", "v1.10.0"]
+    assert sorted(reversed(ordered), key=regtags.semver_key) == ordered
+
+
+def test_gto_reads_our_versions_and_stages(project: Path) -> None:
+    gto_api = pytest.importorskip("gto.api", reason="gto is not installed")
+    import time
+
+    p = open_project(project)
+    register(p, NAME, version="v0.1.0")
+    promote(p, NAME, "v0.1.0", "staging", force=True, reason="test")
+    deprecate(p, "churn@v0.1.0")
+    register(p, NAME, version="v0.2.0")
+    time.sleep(1.1)  # GTO orders events by the second
+    promote(p, NAME, "v0.2.0", "prod", force=True, reason="test")
+    time.sleep(1.1)
+    promote(p, NAME, "v0.2.0", "staging", force=True, reason="test")
+
+    shown = gto_api.show(str(project))  # what `gto show` prints, as data
+    assert shown[NAME]["version"] == "v0.2.0"
+    assert shown[NAME]["stage"] == {"prod": "v0.2.0", "staging": "v0.2.0"}
+    for stage in ("prod", "staging"):
+        assert registry.resolve(p, f"churn#{stage}").version == "v0.2.0"
+    ours = {r.version: r.stages for r in registry.list_versions(p, NAME)}
+    assert ours == {"v0.2.0": ["prod", "staging"], "v0.1.0": []}
+
+
+def test_tag_names_match_gtos_documented_format(project: Path) -> None:
+    p = open_project(project)
+    register(p, NAME)
+    promote(p, NAME, "v0.0.1", "dev", force=True, reason="x")
+    deprecate(p, "churn#dev")
+    deprecate(p, "churn@v0.0.1")
+    deprecate(p, NAME)
+    assert tags(project) == sorted(
+        ["churn@v0.0.1", "churn#dev#1", "churn#dev!#2", "churn@v0.0.1!", "churn@deprecated"]
+    )
+    messages = {
+        t: git(project, "tag", "-l", "--format=%(contents:subject)", t) for t in tags(project)
+    }
+    assert messages["churn@v0.0.1"] == "Registering artifact churn version v0.0.1"
+    assert messages["churn#dev#1"] == "Assigning stage dev to artifact churn version v0.0.1"
+    assert (
+        messages["churn#dev!#2"] == "Unassigning stage 'dev' to artifact 'churn' version 'v0.0.1'"
+    )
+    assert messages["churn@v0.0.1!"] == "Deregistering artifact churn version v0.0.1"
+    assert messages["churn@deprecated"] == "Deprecating artifact 'churn'"
