@@ -27,6 +27,11 @@ def reopen(project: Project) -> Project:
     return open_project(project.root)
 
 
+def committed(project: Project, message: str = "data") -> Project:
+    git(project.root, "commit", "-qm", message)
+    return reopen(project)
+
+
 def git(root: Path, *args: str) -> str:
     return subprocess.run(
         ["git", "-C", str(root), *args], capture_output=True, text=True, check=True

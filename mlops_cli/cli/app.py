@@ -13,7 +13,7 @@ from typer.core import TyperGroup
 
 from mlops_cli import __version__
 from mlops_cli.cli.console import State, error_document, mlops_error_document
-from mlops_cli.cli.entry import check_interrupt, was_interrupted
+from mlops_cli.cli.interrupts import check_interrupt, was_interrupted
 from mlops_cli.common.errors import (
     EXIT_BUSY,
     EXIT_CHECK_FAILED,
@@ -76,7 +76,7 @@ class MlopsGroup(TyperGroup):
             return super().get_command(ctx, cmd_name)
         module, attr, _ = COMMANDS[name]
         target = getattr(importlib.import_module(f"mlops_cli.cli.{module}"), attr)
-        check_interrupt()  # a Ctrl-C lost inside that import (entry._unraisable)
+        check_interrupt()  # a Ctrl-C lost inside that import (interrupts._unraisable)
         command: Any
         if isinstance(target, typer.Typer):
             # Plain click help everywhere: rich's help renderer costs more than typer itself.

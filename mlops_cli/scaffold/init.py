@@ -11,7 +11,7 @@ import shutil
 import sys
 import time
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -79,11 +79,59 @@ def init_project(
     """
     reporter = reporter or NullReporter()
     dest = dest.absolute()
+    _check_dest(dest, adopt=adopt)
+    named = _overwrite_names(overwrite)
+    plan = _plan_project(dest, template, answers, git=git, adopt=adopt, reporter=reporter)
+    plan = _settle_conflicts(dest, plan, named, adopt=adopt)
+    result = InitResult(
+        dest=dest,
+        template=template.ref,
+        template_version=template.version,
+        answers=answers,
+        files=plan.actions,
+        dry_run=dry_run,
+        exports=[p for _, p in plan.exports],
+        dvc_tracked=plan.tracked,
+        adopted=adopt,
+        kept=plan.kept,
+    )
+    if dry_run:
+        return result
+    if git:
+        _git_preflight(dest)
+    commit = _write_project(dest, template, plan, git=git, adopt=adopt, reporter=reporter)
+    return InitResult(**{**result.__dict__, "commit": commit})
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What init is about to do, before anything is written."""
+
+    files: list[RenderedFile]
+    actions: list[FileAction]  # one per file, in the same order
+    exports: list[tuple[str, str]]  # (scikit-learn data set, path)
+    tracked: list[str]  # paths `dvc add` tracks
+    remote: dvcdata.DefaultRemote | None  # the DVC remote to configure
+    kept: list[str]  # existing git/DVC setup left as it was
+
+
+def _check_dest(dest: Path, *, adopt: bool) -> None:
     if dest.exists() and not dest.is_dir():
         raise InputError(f"{dest} exists and is not a folder")
     if adopt and not dest.is_dir():
         raise InputError(f"{dest} does not exist; --here adopts an existing folder")
-    named = _overwrite_names(overwrite)
+
+
+def _plan_project(
+    dest: Path,
+    template: Template,
+    answers: dict[str, Any],
+    *,
+    git: bool,
+    adopt: bool,
+    reporter: Reporter,
+) -> _Plan:
+    """Render the template in memory and decide, per file, what writing it would do."""
     context = render_context(template, answers)
     reporter.step(f"rendering template {template.name} {template.version}")
     files = render_project(template, answers)
@@ -95,17 +143,23 @@ def init_project(
         (render_string(e.sklearn, context), _safe_rel(e.path)) for e in template.spec.exports
     ]
     tracked = [_safe_rel(p) for p in template.spec.dvc_add]
-
     if adopt:
         files = [_with_review_ignore(f) if f.rel == ".gitignore" else f for f in files]
     actions = [_plan(dest, f, adopt=adopt) for f in files]
+    return _Plan(files, actions, exports, tracked, remote, kept)
+
+
+def _settle_conflicts(dest: Path, plan: _Plan, named: set[str] | None, *, adopt: bool) -> _Plan:
+    """Refuse (ConflictError, nothing written) when a file of the user's would be replaced
+    without being named in `overwrite`; else the plan with the named ones overwritten."""
     if adopt and (dest / CONFIG_FILE).exists() and named is not None and CONFIG_FILE not in named:
         raise ConflictError(
             f"{dest} has a {CONFIG_FILE} already: it is an mlops project; nothing was changed",
             paths=[CONFIG_FILE],
             hint="edit mlops.yaml, or `mlops template update` to merge a newer template",
         )
-    conflicts = [a.path for a in actions if a.action == "conflict"]
+    exports, tracked = plan.exports, plan.tracked
+    conflicts = [a.path for a in plan.actions if a.action == "conflict"]
     # Exported data and an existing project count as conflicts too: a second `init` over a
     # project must not silently re-export its data or commit the user's pending work.
     existing_exports = [rel for _, rel in exports if (dest / rel).exists()]
@@ -127,69 +181,78 @@ def init_project(
             hint="pass --overwrite FILE for each file to replace, or adopt the folder in"
             " place with `mlops init --here` (which keeps your files)",
         )
-    actions = [_resolve(a, named) for a in actions]
-    result = InitResult(
-        dest=dest,
-        template=template.ref,
-        template_version=template.version,
-        answers=answers,
-        files=actions,
-        dry_run=dry_run,
-        exports=[p for _, p in exports],
-        dvc_tracked=tracked,
-        adopted=adopt,
-        kept=kept,
-    )
-    if dry_run:
-        return result
-    if git:
-        _git_preflight(dest)
+    actions = [_resolve(a, named) for a in plan.actions]
+    return replace(plan, actions=actions, exports=exports, tracked=tracked)
 
+
+def _write_project(
+    dest: Path, template: Template, plan: _Plan, *, git: bool, adopt: bool, reporter: Reporter
+) -> str | None:
+    """Carry out `plan` in one transaction: files, exported data, then (with `git`) git and
+    DVC set up and the first commit, whose id is returned. Any failure or Ctrl-C rolls
+    everything back."""
     tx = Transaction(dest)
     try:
-        for rendered, action in zip(files, actions, strict=True):
-            if action.action == "merge":
-                tx.write(RenderedFile(rendered.rel, _merged(dest / rendered.rel, rendered), 0o644))
-            elif action.action == "keep":
-                assert action.written is not None
-                tx.write(RenderedFile(action.written, rendered.content, rendered.mode))
-            elif action.action != "identical":
-                tx.write(rendered)
-        for dataset, rel in exports:
-            reporter.step(f"exporting scikit-learn data set {dataset} to {rel}")
-            from mlops_cli.scaffold.sampledata import export_sklearn_dataset
-
-            tx.prepare(rel)
-            export_sklearn_dataset(dataset, tx.target(rel))
+        _write_files(tx, dest, plan)
+        _export_data(tx, plan.exports, reporter)
         commit = None
         if git:
-            reporter.step("git init")
-            gitrepo.init(dest)
-            reporter.step("dvc init")
-            dvcrepo.init(dest, reporter)
-            if remote is not None:
-                reporter.step(f"dvc remote add -d {remote.name} {remote.url}")
-                dvcrepo.add_remote(dest, remote.name, remote.url, reporter=reporter)
-            if tracked:
-                reporter.step(f"dvc add {' '.join(tracked)}")
-                dvcrepo.add(dest, tracked, reporter)
+            _set_up_git_and_dvc(dest, plan, reporter)
             reporter.step("first commit")
-            # Only what init made: files already in the folder are the user's to commit.
-            # (an exported file that DVC tracks is git-ignored: its .dvc file is committed)
-            # (a kept file's .mlops-new is the user's to review, not to commit)
-            made = [f.rel for f, a in zip(files, actions, strict=True) if a.action != "keep"]
-            made += [rel for _, rel in exports if rel not in tracked]
-            made += [".dvc", ".dvcignore"]
-            for rel in tracked:
-                made += [f"{rel}.dvc", str(PurePosixPath(rel).parent / ".gitignore")]
             message = f"Scaffold from mlops template {template.name} {template.version}"
             if adopt:
                 message = f"Adopt with mlops (template {template.name} {template.version})"
-            commit = gitrepo.init_and_commit(dest, message, made, only=adopt)
+            commit = gitrepo.init_and_commit(dest, message, _files_made(plan), only=adopt)
     except BaseException:
         tx.rollback()
         raise
-    return InitResult(**{**result.__dict__, "commit": commit})
+    return commit
+
+
+def _write_files(tx: Transaction, dest: Path, plan: _Plan) -> None:
+    for rendered, action in zip(plan.files, plan.actions, strict=True):
+        if action.action == "merge":
+            tx.write(RenderedFile(rendered.rel, _merged(dest / rendered.rel, rendered), 0o644))
+        elif action.action == "keep":
+            assert action.written is not None
+            tx.write(RenderedFile(action.written, rendered.content, rendered.mode))
+        elif action.action != "identical":
+            tx.write(rendered)
+
+
+def _export_data(tx: Transaction, exports: list[tuple[str, str]], reporter: Reporter) -> None:
+    for dataset, rel in exports:
+        reporter.step(f"exporting scikit-learn data set {dataset} to {rel}")
+        from mlops_cli.scaffold.sampledata import export_sklearn_dataset
+
+        tx.prepare(rel)
+        export_sklearn_dataset(dataset, tx.target(rel))
+
+
+def _set_up_git_and_dvc(dest: Path, plan: _Plan, reporter: Reporter) -> None:
+    reporter.step("git init")
+    gitrepo.init(dest)
+    reporter.step("dvc init")
+    dvcrepo.init(dest, reporter)
+    if plan.remote is not None:
+        remote = plan.remote
+        reporter.step(f"dvc remote add -d {remote.name} {remote.url}")
+        dvcrepo.add_remote(dest, remote.name, remote.url, reporter=reporter)
+    if plan.tracked:
+        reporter.step(f"dvc add {' '.join(plan.tracked)}")
+        dvcrepo.add(dest, plan.tracked, reporter)
+
+
+def _files_made(plan: _Plan) -> list[str]:
+    """What the first commit holds: only what init made, for files already in the folder
+    are the user's to commit. An exported file that DVC tracks is git-ignored (its .dvc file
+    is committed); a kept file's .mlops-new is the user's to review, not to commit."""
+    made = [f.rel for f, a in zip(plan.files, plan.actions, strict=True) if a.action != "keep"]
+    made += [rel for _, rel in plan.exports if rel not in plan.tracked]
+    made += [".dvc", ".dvcignore"]
+    for rel in plan.tracked:
+        made += [f"{rel}.dvc", str(PurePosixPath(rel).parent / ".gitignore")]
+    return made
 
 
 def render_context(template: Template, answers: dict[str, Any]) -> dict[str, Any]:

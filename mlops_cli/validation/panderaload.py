@@ -9,8 +9,11 @@ later caller in the same process.
 
 This leans on two pandera internals (`pandera._pandas_deprecated.__all__` and the cache in
 `pandera.backends.register_checks`), so it is used only for the pandera versions in
-TESTED (tests/validation/test_validate.py checks it, and a pandas-engine run after it); any
-other version, or an import that fails this way, loads pandera the usual way.
+TESTED; any other version, or an import that fails this way, loads pandera the usual way.
+No supported pandera import path avoids pandas (docs/design-decisions.md, "pandera without
+pandas", with the figures). tests/validation/test_panderaload.py fails the day pandera
+changes under it (its version, the internals, the verdicts on real data against a plain
+`import pandera`); tests/validation/test_validate.py checks a pandas-engine run after it.
 """
 
 from __future__ import annotations

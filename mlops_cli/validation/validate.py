@@ -60,6 +60,49 @@ def validate_file(
     reporter = reporter or NullReporter()
     root = Path(root)
     rel, schema_rel = _display(path, root), _display(schema_path, root)
+    _require_data_file(path, rel)
+    from mlops_cli.validation.csvdialect import CsvDialect
+    from mlops_cli.validation.readers import file_format
+
+    fmt = file_format(path)
+    dialect = dialect or CsvDialect()
+    tag = dialect.cache_tag(fmt)
+    schema_hash = _schema_hash(schema_path, rel, schema_rel)
+    stat = valcache.FileStat.of(path)
+    content = _content_hash(
+        root,
+        path,
+        rel,
+        stat,
+        use_cache=use_cache,
+        check_utf8=fmt != "parquet" and dialect.utf8,
+        reporter=reporter,
+    )
+    if use_cache and content is not None:
+        hit = valcache.load_result(root, valcache.result_key(content, schema_hash, tag))
+        if hit is not None:
+            return _from_cache(hit, dataset, rel, schema_rel, start)
+    report = _run_engine(
+        path,
+        fmt,
+        schema_path,
+        rel=rel,
+        schema_rel=schema_rel,
+        dataset=dataset,
+        engine=engine,
+        chunk_bytes=chunk_bytes,
+        max_examples=max_examples,
+        dialect=dialect,
+        reporter=reporter,
+        start=start,
+    )
+    if use_cache and content is not None and valcache.FileStat.of(path) == stat:
+        key = valcache.result_key(content, schema_hash, tag)
+        valcache.store_result(root, key, _to_cache(report))
+    return report
+
+
+def _require_data_file(path: Path, rel: str) -> None:
     if not path.exists():
         raise InputError(
             f"{rel}: no such file",
@@ -67,27 +110,38 @@ def validate_file(
         )
     if not path.is_file():
         raise InputError(f"{rel}: is a folder; mlops validate checks CSV, Parquet and JSON files")
-    from mlops_cli.validation.csvdialect import CsvDialect
-    from mlops_cli.validation.readers import file_format, locate_not_utf8
 
-    fmt = file_format(path)
-    dialect = dialect or CsvDialect()
-    tag = dialect.cache_tag(fmt)
-    check_utf8 = fmt != "parquet" and dialect.utf8
+
+def _schema_hash(schema_path: Path, rel: str, schema_rel: str) -> str:
     try:
-        schema_hash = valcache.bytes_hash(schema_path.read_bytes())
+        return valcache.bytes_hash(schema_path.read_bytes())
     except OSError as exc:
         raise InputError(
             f"cannot read the schema {schema_rel}: {exc.strerror or exc}",
             hint=f"write one with `mlops schema infer {rel} -o {schema_rel}`",
         ) from None
 
-    stat = valcache.FileStat.of(path)
+
+def _content_hash(
+    root: Path,
+    path: Path,
+    rel: str,
+    stat: valcache.FileStat,
+    *,
+    use_cache: bool,
+    check_utf8: bool,
+    reporter: Reporter,
+) -> str | None:
+    """The file's content hash: from the stat cache, else from one read that also finds the
+    first byte that is not UTF-8 (`check_utf8`: InputError, exit 3). None when neither the
+    cache nor the UTF-8 check needs it."""
     content = valcache.cached_hash(root, rel, stat) if use_cache else None
     if content is None and (use_cache or check_utf8):
         # One read hashes the file and finds its first byte that is not UTF-8 (CSV). Hashing
         # before validating also finds the result for a file that was only touched or
         # checked out again, whose stat changed and content did not.
+        from mlops_cli.validation.readers import locate_not_utf8
+
         reporter.detail(f"hashing {rel}")
         scan = valcache.scan_file(path, check_utf8=check_utf8)
         if scan.bad_utf8_offset is not None:
@@ -95,11 +149,25 @@ def validate_file(
         content = scan.sha256
         if use_cache:
             valcache.remember_hash(root, rel, stat, content, path)
-    if use_cache and content is not None:
-        hit = valcache.load_result(root, valcache.result_key(content, schema_hash, tag))
-        if hit is not None:
-            return _from_cache(hit, dataset, rel, schema_rel, start)
+    return content
 
+
+def _run_engine(
+    path: Path,
+    fmt: str,
+    schema_path: Path,
+    *,
+    rel: str,
+    schema_rel: str,
+    dataset: str | None,
+    engine: str,
+    chunk_bytes: int | None,
+    max_examples: int,
+    dialect: CsvDialect,
+    reporter: Reporter,
+    start: float,
+) -> ValidationReport:
+    """Validate the data itself (pandas, polars and pandera load here)."""
     from mlops_cli.validation import engine as valengine
 
     spec = valengine.load_schema(schema_path, source=schema_rel)
@@ -118,7 +186,7 @@ def validate_file(
         )
     except valengine.NotUtf8:  # the file changed since it was scanned
         raise InputError(f"{rel}: not UTF-8 text", hint="re-export the file as UTF-8") from None
-    report = ValidationReport(
+    return ValidationReport(
         dataset=dataset,
         path=rel,
         schema=schema_rel,
@@ -129,10 +197,6 @@ def validate_file(
         seconds=time.perf_counter() - start,
         engine=outcome.engine,
     )
-    if use_cache and content is not None and valcache.FileStat.of(path) == stat:
-        key = valcache.result_key(content, schema_hash, tag)
-        valcache.store_result(root, key, _to_cache(report))
-    return report
 
 
 def validate_dataset(project: Project, name: str, **kw: Any) -> ValidationReport:

@@ -1,19 +1,13 @@
-"""`mlops image ...` and `mlops serve` wiring: help, exit codes, --json; no daemon needed."""
+"""`mlops image ...` wiring: help, exit codes, --json; no daemon needed (and `mlops serve`'s
+help; serving itself is tests/cli/test_serve.py)."""
 
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from mlops_cli.images.container import free_port
-from tests.conftest import mlops_bin
 
 NO_DAEMON = "unix:///nonexistent/docker.sock"
 
@@ -63,49 +57,6 @@ def test_unknown_model_is_exit_3(cli: Any, image_project: Path) -> None:
     out = cli("-C", str(image_project), "image", "build", "nope", "--print-dockerfile")
     assert out.exit_code == 3
     assert "nope" in out.stderr
-
-
-def test_serve_answers_and_stops_on_ctrl_c(image_project: Path) -> None:
-    port = free_port()
-    proc = subprocess.Popen(
-        [*mlops_bin(), "serve", "churn", "--port", str(port), "--json"],
-        cwd=image_project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
-    try:
-        record = {
-            "sepal_length_cm": 6.7,
-            "sepal_width_cm": 3.0,
-            "petal_length_cm": 5.2,
-            "petal_width_cm": 2.3,
-        }
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                request = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/predict",
-                    data=json.dumps([record]).encode(),
-                    headers={"content-type": "application/json"},
-                )
-                with urllib.request.urlopen(request, timeout=5) as resp:
-                    body = json.loads(resp.read())
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr
-                time.sleep(0.3)
-        assert body["predictions"] == [2]
-        assert len(body["probabilities"][0]) == 3
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        proc.kill()
-    assert f"serving churn on http://127.0.0.1:{port}" in err
-    doc = json.loads(out)
-    assert (doc["url"], doc["model"], doc["version"]) == (f"http://127.0.0.1:{port}", "churn", None)
-    assert proc.returncode in (0, 130)
 
 
 def test_untrusted_model_is_refused_before_docker_is_asked(

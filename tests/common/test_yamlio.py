@@ -268,8 +268,16 @@ def test_fast_path_guards_without_the_fallback(no_fallback: None, text: str, exp
         parse_yaml(text.encode(), "mlops.yaml", fast=True)
 
 
-@pytest.mark.parametrize(("text", "expected"), _GUARDED)
-def test_fast_and_slow_paths_give_the_same_message(text: str, expected: str) -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        *(pytest.param(p.values[0], id=p.id) for p in _GUARDED),
+        *("a: 1\nb: x\x07\n", "a: 1\n---\nb: 2\n", "a: [1,\n", "a:\n\tb: 1\n"),
+    ],
+)
+def test_fast_and_slow_paths_give_the_same_message(text: str) -> None:
+    """What the guards refuse, and what is not YAML at all (a control character, two
+    documents, a syntax error, a tab): the same message either way."""
     messages = []
     for fast in (False, True):
         with pytest.raises(ConfigError) as info:
@@ -298,18 +306,6 @@ def test_fast_path_reads_what_the_slow_path_reads() -> None:
     fast = parse_yaml(text.encode(), "mlops.yaml", fast=True)
     assert fast.data == slow.data
     assert fast.positions == slow.positions
-
-
-@pytest.mark.parametrize(
-    "text", ["a: 1\nb: x\x07\n", "a: 1\n---\nb: 2\n", "a: [1,\n", "a:\n\tb: 1\n"]
-)
-def test_fast_path_errors_match_the_slow_path(text: str) -> None:
-    messages = []
-    for fast in (False, True):
-        with pytest.raises(ConfigError) as info:
-            parse_yaml(text.encode(), "mlops.yaml", fast=fast)
-        messages.append(str(info.value))
-    assert messages[0] == messages[1]
 
 
 _PIECES = [

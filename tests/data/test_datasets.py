@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,12 +15,10 @@ from mlops_cli.project.root import Project
 from tests.datarepo import (
     CSV,
     clone,
-    dvc,
+    committed,
     git,
     md5,
-    new_project,
     remote_dir,
-    remote_object,
     reopen,
     staged,
     write,
@@ -43,17 +39,6 @@ columns:
 strict: true
 coerce: false
 """
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
-    monkeypatch.setenv("MLOPS_REMOTES_DIR", str(tmp_path / "remotes"))
-    return new_project(tmp_path / "proj")
-
-
-def committed(project: Project, message: str = "data") -> Project:
-    git(project.root, "commit", "-qm", message)
-    return reopen(project)
 
 
 def test_init_configures_a_local_remote_outside_the_project(project: Project) -> None:
@@ -187,70 +172,6 @@ def test_add_rejects_names_and_paths_that_clash(project: Project, tmp_path: Path
     assert getattr(info.value, "exit_code", None) == 4
 
 
-def test_push_clone_pull_round_trip(project: Project, tmp_path: Path) -> None:
-    src = write(project.root / "data/raw/customers.csv", CSV)
-    data.add(project, src, "customers")
-    project = committed(project)
-    pushed = data.push(project)
-    assert pushed.remote == "local" and pushed.pushed == 1
-    assert remote_object(project.root, md5(src)).read_bytes() == CSV
-    assert data.push(project).pushed == 0
-
-    other = reopen(Project(clone(project.root, tmp_path / "clone"), project.config))
-    (before,) = data.status(other)
-    assert before.state == "missing" and before.hint == "run `mlops data pull`"
-    pulled = data.pull(other)
-    assert pulled.fetched == 1 and pulled.added == ["data/raw/customers.csv"]
-    assert (other.root / "data/raw/customers.csv").read_bytes() == CSV
-    (after,) = data.status(other, remote=True)
-    assert (after.state, after.in_cache, after.dvc_file, after.on_remote) == (
-        "ok",
-        True,
-        "committed",
-        True,
-    )
-
-
-@pytest.mark.parametrize("mode", [0o444, 0o644], ids=["bit-rot", "rewritten"])
-def test_pull_of_a_corrupt_object_fails_and_keeps_the_workspace(
-    project: Project, tmp_path: Path, mode: int
-) -> None:
-    src = write(project.root / "data/a.csv", CSV)
-    data.add(project, src, "a")
-    project = committed(project)
-    data.push(project)
-    other = reopen(Project(clone(project.root, tmp_path / "clone"), project.config))
-    data.pull(other)
-    # Version 2 is pushed, then damaged on the remote; the clone has version 1 checked out.
-    v2 = CSV + b"4,99.0\n"
-    write(src, v2)
-    data.add(reopen(project), src)
-    project = committed(project, "v2")
-    data.push(project)
-    damaged = remote_object(project.root, md5(src))
-    damaged.chmod(0o644)
-    damaged.write_bytes(v2.replace(b"99.0", b"66.6"))
-    damaged.chmod(mode)  # DVC trusts a read-only (0444) object on a local remote unread
-    git(other.root, "pull", "-q")
-    with pytest.raises(InputError) as info:
-        data.pull(reopen(other))
-    assert info.value.exit_code == 3
-    assert "hash verification failed for data/a.csv" in info.value.message
-    assert info.value.hint is not None and "mlops data push" in info.value.hint
-    assert (other.root / "data/a.csv").read_bytes() == CSV  # version 1, untouched
-    assert not object_path(cache_dir(other.root), md5(src)).exists()  # not kept in the cache
-
-
-def test_pull_names_objects_missing_from_the_remote(project: Project, tmp_path: Path) -> None:
-    write(project.root / "data/a.csv", CSV)
-    data.add(project, Path("data/a.csv"))
-    project = committed(project)
-    other = reopen(Project(clone(project.root, tmp_path / "clone"), project.config))
-    with pytest.raises(InputError, match=r"data/a.csv: not on remote local") as info:
-        data.pull(other)
-    assert info.value.hint == "run `mlops data push` in the clone that has this data"
-
-
 def test_add_of_a_path_that_was_not_pulled(project: Project, tmp_path: Path) -> None:
     write(project.root / "data/a.csv", CSV)
     data.add(project, Path("data/a.csv"), "a")
@@ -259,85 +180,6 @@ def test_add_of_a_path_that_was_not_pulled(project: Project, tmp_path: Path) -> 
     with pytest.raises(InputError, match="not in the workspace") as info:
         data.add(other, Path("data/a.csv"))
     assert info.value.exit_code == 3 and info.value.hint == "run `mlops data pull`"
-
-
-def test_status_states(project: Project) -> None:
-    src = write(project.root / "data/a.csv", CSV)
-    data.add(project, src, "a")
-    project = committed(project)
-    (row,) = data.status(project)
-    assert (row.state, row.md5, row.workspace_md5, row.dvc_file) == (
-        "ok",
-        md5(src),
-        md5(src),
-        "committed",
-    )
-    write(src, CSV + b"5,5.0\n")
-    (row,) = data.status(project)
-    assert row.state == "modified"
-    assert row.hint == "run `mlops data add data/a.csv` to version the change"
-    text = project.config_path.read_text()
-    line = "    path: data/a.csv\n"
-    project.config_path.write_text(text.replace(line, line + "  b:\n    path: data/b.csv\n", 1))
-    rows = {r.dataset: r for r in data.status(reopen(project))}
-    assert rows["b"].state == "untracked" and rows["b"].hint == "run `mlops data add data/b.csv`"
-    src.unlink()
-    rows = {r.dataset: r for r in data.status(reopen(project))}
-    assert rows["a"].state == "missing" and rows["a"].in_cache is True
-
-
-def test_folder_data_set_hash_matches_dvc(project: Project) -> None:
-    folder = project.root / "data/images"
-    for i in range(5):
-        write(folder / f"class{i % 2}" / f"img{i}.bin", bytes([i]) * (100 + i))
-    write(folder / "labels.csv", CSV)
-    result = data.add(project, folder, "images")
-    assert result.md5.endswith(".dir") and result.nfiles == 6
-    (row,) = data.status(reopen(project))
-    assert row.state == "ok" and row.workspace_md5 == result.md5
-    write(folder / "class0" / "img0.bin", b"changed")
-    (row,) = data.status(reopen(project))
-    assert row.state == "modified"
-    assert "modified" in dvc(project.root, "status", "data/images.dvc").stdout  # DVC agrees
-
-
-def test_check_pushed_blocks_until_the_data_is_pushed(project: Project) -> None:
-    write(project.root / "data/a.csv", CSV)
-    data.add(project, Path("data/a.csv"), "a")
-    project = committed(project)
-    with pytest.raises(CheckFailed) as info:
-        data.check_pushed(project, None, "HEAD")
-    assert info.value.exit_code == 1 and info.value.hint == "run `mlops data push`, then push again"
-    assert "data/a.csv" in info.value.message
-    data.push(project)
-    ok = data.check_pushed(project, None, "HEAD")
-    assert (ok.objects, ok.missing) == (1, [])
-    # Only the commits in the range count: an old, unpushed version outside it does not.
-    write(project.root / "data/a.csv", CSV + b"9,9.0\n")
-    data.add(project, Path("data/a.csv"))
-    project = committed(project, "v2")
-    with pytest.raises(CheckFailed):
-        data.check_pushed(project, "HEAD~1", "HEAD")
-    data.push(project)
-    assert data.check_pushed(project, "HEAD~1", "HEAD").objects == 1
-    assert data.check_pushed(project, "HEAD", "HEAD").objects == 0
-
-
-def test_status_does_not_import_dvc(project: Project) -> None:
-    src = write(project.root / "data/a.csv", CSV)
-    data.add(project, src, "a")
-    code = (
-        "import sys\n"
-        "from pathlib import Path\n"
-        "from mlops_cli.data.datasets import status\n"
-        "from mlops_cli.project.root import open_project\n"
-        f"rows = status(open_project(Path({str(project.root)!r})))\n"
-        "assert rows[0].state == 'ok', rows\n"
-        "heavy = [m for m in sys.modules if m.split('.')[0] in ('dvc', 'dvc_data', 'pandas')]\n"
-        "print(heavy)\n"
-    )  # fmt: skip
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
 
 
 def test_add_of_a_pipeline_output_points_at_dvc_repro(project: Project) -> None:

@@ -118,8 +118,14 @@ def interrupt(
 PACKAGE = Path(__file__).resolve().parents[2] / "mlops_cli"
 FRAME = re.compile(r'^  File "(?P<file>[^"]+)", line \d+, in (?P<func>\S+)$', re.MULTILINE)
 # Module bodies that run before `main()` can install its handler: the launcher imports
-# mlops_cli.cli.entry, which executes these three files top to bottom.
-PRE_MAIN = {PACKAGE / "__init__.py", PACKAGE / "cli" / "__init__.py", PACKAGE / "cli" / "entry.py"}
+# mlops_cli.cli.entry, which executes these four files top to bottom (entry imports its
+# Ctrl-C state from interrupts).
+PRE_MAIN = {
+    PACKAGE / "__init__.py",
+    PACKAGE / "cli" / "__init__.py",
+    PACKAGE / "cli" / "entry.py",
+    PACKAGE / "cli" / "interrupts.py",
+}
 
 
 def before_mlops_started(got: Interrupted) -> bool:
@@ -134,7 +140,7 @@ def before_mlops_started(got: Interrupted) -> bool:
     It is recognised from the frames, traceback by traceback. One that starts in the
     interpreter's own start-up (a `<frozen ...>` frame: importing `site`, `io`, or `.pth`
     code and whatever that imports) may hold anything but an mlops function. One that starts
-    in the launcher script may hold only import machinery and the module bodies of the three
+    in the launcher script may hold only import machinery and the module bodies of the four
     files the launcher imports. Any other frame (main, the app, a command, a thread) means
     mlops was running, and the traceback is a bug.
     """

@@ -36,22 +36,22 @@ def _diverge(root: Path) -> None:
     _g(root, "commit", "-q", "-am", "main")
 
 
-def rebase(root: Path) -> str:
-    _diverge(root)
-    assert _g(root, "rebase", "side", ok=False).returncode != 0
-    return "a rebase"
+def _stopped_by_a_conflict(command: str) -> Callable[[Path], str]:
+    """A repository where `git COMMAND side` stopped on a conflict; the state says "a
+    COMMAND", as the refusal names it."""
+
+    def state(root: Path) -> str:
+        _diverge(root)
+        assert _g(root, command, "side", ok=False).returncode != 0
+        return f"a {command}"
+
+    state.__name__ = command.replace("-", "_")
+    return state
 
 
-def merge(root: Path) -> str:
-    _diverge(root)
-    assert _g(root, "merge", "side", ok=False).returncode != 0
-    return "a merge"
-
-
-def cherry_pick(root: Path) -> str:
-    _diverge(root)
-    assert _g(root, "cherry-pick", "side", ok=False).returncode != 0
-    return "a cherry-pick"
+rebase = _stopped_by_a_conflict("rebase")
+merge = _stopped_by_a_conflict("merge")
+cherry_pick = _stopped_by_a_conflict("cherry-pick")
 
 
 def revert(root: Path) -> str:

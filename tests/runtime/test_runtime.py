@@ -34,6 +34,17 @@ def holdout(project: Path) -> Any:
     return pd.read_csv(project / "data/prepared/holdout.csv").drop(columns=["target"])
 
 
+def predict_cli(model_dir: Path, csv: str) -> subprocess.CompletedProcess[str]:
+    """`python -m mlops_cli.runtime --model-dir DIR predict`, the CSV on stdin."""
+    return subprocess.run(
+        [sys.executable, "-m", "mlops_cli.runtime", "--model-dir", str(model_dir), "predict"],
+        input=csv,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def call(app: App, method: str, path: str, body: Any = None) -> tuple[int, Any]:
     raw = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
     sent: list[dict[str, Any]] = []
@@ -117,24 +128,12 @@ def test_a_swapped_model_file_is_refused(model_dir: Path, tmp_path: Path) -> Non
 
 def test_batch_mode_reads_csv_and_ignores_the_label(model_dir: Path, trained_project: Path) -> None:
     csv = (trained_project / "data/prepared/holdout.csv").read_text()
-    proc = subprocess.run(
-        [sys.executable, "-m", "mlops_cli.runtime", "--model-dir", str(model_dir), "predict"],
-        input=csv,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = predict_cli(model_dir, csv)
     assert proc.returncode == 0, proc.stderr
     header, *rows = proc.stdout.splitlines()
     assert header == "prediction,proba_0,proba_1,proba_2"
     assert len(rows) == len(csv.splitlines()) - 1
-    bad = subprocess.run(
-        [sys.executable, "-m", "mlops_cli.runtime", "--model-dir", str(model_dir), "predict"],
-        input="sepal_length_cm\nx\n",
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    bad = predict_cli(model_dir, "sepal_length_cm\nx\n")
     assert bad.returncode == 65
     assert "missing column 'sepal_width_cm'" in bad.stderr
 
@@ -179,12 +178,6 @@ def test_the_model_file_must_stay_inside_the_model_folder(
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(runtime_model.ModelLoadError, match=r"inside|outside"):
         runtime_model.load(folder)
-    proc = subprocess.run(
-        [sys.executable, "-m", "mlops_cli.runtime", "--model-dir", str(folder), "predict"],
-        input="sepal_length_cm\n1\n",
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = predict_cli(folder, "sepal_length_cm\n1\n")
     assert proc.returncode == 3
     assert "outside" in proc.stderr or "inside" in proc.stderr
