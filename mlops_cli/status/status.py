@@ -15,6 +15,7 @@ from typing import Any, Literal
 from mlops_cli.common.errors import MlopsError
 from mlops_cli.common.fs import sha256_file
 from mlops_cli.common.progress import NullReporter, Reporter
+from mlops_cli.gitio import objects as gitobjects
 from mlops_cli.gitio import refs as gitrefs
 from mlops_cli.project.root import Project
 from mlops_cli.registry import tags as regtags
@@ -270,14 +271,14 @@ def _record_blobs(root: Path, name: str, versions: list[regtags.VersionState]) -
     from mlops_cli.registry.records import record_path
 
     at_head = {v.version: f"HEAD:{record_path(name, v.version)}" for v in versions}
-    found = gitrefs.read_objects(root, list(at_head.values()))
+    found = gitobjects.read_objects(root, list(at_head.values()))
     raws = {ver: found[spec] for ver, spec in at_head.items() if found.get(spec)}
     at_tag = {
         v.version: f"refs/tags/{v.tag}:{record_path(name, v.version)}"
         for v in versions
         if v.version not in raws
     }
-    found = gitrefs.read_objects(root, list(at_tag.values()))
+    found = gitobjects.read_objects(root, list(at_tag.values()))
     raws.update({ver: found[spec] for ver, spec in at_tag.items() if spec in found})
     return raws
 
@@ -360,7 +361,7 @@ def _git_findings(project: Project, remote: bool) -> list[Finding]:
 
 def _unpushed_tags(project: Project) -> list[Finding]:
     root = project.root
-    remotes = gitrefs.git(root, "remote", check=False).stdout.decode().split()
+    remotes = gitrefs.remotes(root)
     if not remotes:
         return [
             Finding(
@@ -372,8 +373,8 @@ def _unpushed_tags(project: Project) -> list[Finding]:
             )
         ]
     remote = "origin" if "origin" in remotes else remotes[0]
-    proc = gitrefs.git(root, "ls-remote", "--tags", remote, check=False)
-    if proc.returncode != 0:
+    theirs = gitrefs.remote_tags(root, remote)
+    if theirs is None:
         return [
             Finding(
                 "git",
@@ -383,11 +384,6 @@ def _unpushed_tags(project: Project) -> list[Finding]:
                 blocking=False,
             )
         ]
-    theirs = {
-        line.split("refs/tags/", 1)[1].removesuffix("^{}")
-        for line in proc.stdout.decode().splitlines()
-        if "refs/tags/" in line
-    }
     names = set(project.config.models)
     ours = [t.name for t in gitrefs.list_tags(root) if t.name.split("@")[0].split("#")[0] in names]
     missing = sorted(set(ours) - theirs)
