@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mlops_cli.common.errors import InputError
 from mlops_cli.gitio.run import git, out
+from mlops_cli.gitio.state import refuse_unsafe_state
 
 
 def _existing(path: Path) -> Path:
@@ -55,8 +56,12 @@ def init_and_commit(
     """`git init` (unless `root` is a work tree already), stage `paths` (all when None),
     commit. Returns the new commit's sha. `only`: commit just `paths`, leaving whatever
     else the user had staged staged and uncommitted (an adopted repository).
+
+    Refused (RepositoryBusy, exit 3, nothing staged or committed) when the repository is
+    mid-rebase, merge, cherry-pick, revert or bisect, or on a detached HEAD.
     """
     init(root)
+    refuse_unsafe_state(root, "commit what init made")
     if paths is None:
         git(root, "add", "-A")
     else:

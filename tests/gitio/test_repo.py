@@ -1,15 +1,53 @@
 """`gitio/repo.py` on real git: the enclosing work tree, config and identity, `git init`, and
-the first commit."""
+the first commit, which is refused mid-rebase/merge/cherry-pick/revert/bisect and on a
+detached HEAD (`mlops init --here` in such a repository: exit 3, nothing written)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mlops_cli.common.errors import EXIT_INPUT, InputError
 from mlops_cli.gitio import repo as gitrepo
+from mlops_cli.gitio.state import RepositoryBusy
+from tests.conftest import tree_bytes
 from tests.gitio.conftest import g
+from tests.gitio.test_state import STATES
+
+
+def _index(root: Path) -> str:
+    return g(root, "ls-files", "-s")
+
+
+@pytest.mark.parametrize("state", STATES, ids=lambda f: f.__name__)
+def test_the_commit_is_refused_in_an_unsafe_state(repo: Path, state: Callable[[Path], str]) -> None:
+    doing = state(repo)
+    (repo / "mlops.yaml").write_text("project: x\n")
+    head, index = g(repo, "rev-parse", "HEAD"), _index(repo)
+    for only in (True, False):
+        with pytest.raises(RepositoryBusy) as err:
+            gitrepo.init_and_commit(repo, "Adopt", ["mlops.yaml"], only=only)
+        assert doing in err.value.message and err.value.exit_code == EXIT_INPUT
+    with pytest.raises(RepositoryBusy):
+        gitrepo.init_and_commit(repo, "Adopt")
+    assert g(repo, "rev-parse", "HEAD") == head and _index(repo) == index
+
+
+def test_init_here_mid_rebase_is_refused_and_writes_nothing(cli: Any, repo: Path) -> None:
+    from tests.gitio.test_state import rebase
+
+    rebase(repo)
+    before, head = tree_bytes(repo), g(repo, "rev-parse", "HEAD")
+    done = cli("-C", str(repo), "init", "--here", "--template", "minimal", "--defaults")
+    assert done.exit_code == EXIT_INPUT, done.stderr
+    assert "in the middle of a rebase" in done.stderr and done.stderr.count("error") == 1
+    assert tree_bytes(repo) == before and g(repo, "rev-parse", "HEAD") == head
+    g(repo, "rebase", "--abort")
+    again = cli("-C", str(repo), "init", "--here", "--template", "minimal", "--defaults")
+    assert again.exit_code == 0, again.stderr
 
 
 def test_init_and_commit_only_commits_what_it_made(repo: Path) -> None:
