@@ -141,13 +141,46 @@ def _remote_findings(project: Project, reporter: Reporter) -> list[Finding]:
 def _model(
     project: Project, name: str, current_md5: dict[str, str | None], findings: list[Finding]
 ) -> ModelStatus:
-    from mlops_cli.registry.records import RECORDS_DIR, parse_record, record_path
+    """One model's row, its findings appended to `findings` in a fixed order: its records,
+    then (for the latest version) its artifact, data and tests, then its stages' images,
+    then a last stage lagging behind a passing version."""
     from mlops_cli.registry.stages import gate_problem
 
-    root = project.root
     model_state = _tags(project).get(name) or regtags.ModelState(name)
     versions = model_state.active_versions()
-    committed = set(gitrefs.ls_tree(root, "HEAD", f"{RECORDS_DIR}/{name}"))
+    records = _records(project.root, name, model_state, findings)
+    _untagged_records(project.root, name, model_state, findings)
+    stages = {s: h.version for s in project.config.stages if (h := model_state.in_stage(s))}
+    latest = versions[0].version if versions else None
+    if latest is None:
+        findings.append(
+            Finding(
+                "model",
+                name,
+                "no registered version",
+                f"mlops model register {name}",
+                blocking=False,
+            )
+        )
+        return ModelStatus(name, None, stages, "n/a", {})
+    record = records.get(latest)
+    tests = "missing"
+    if record is not None:
+        _artifact_finding(project, name, record, findings)
+        _data_drift(name, latest, record, current_md5, findings)
+        tests = _tests_state(name, latest, record, gate_problem, findings)
+    images = _stage_images(name, stages, records, findings)
+    _newer_passing(name, project.config.stages, stages, versions, records, gate_problem, findings)
+    return ModelStatus(name, latest, stages, tests, images)
+
+
+def _records(
+    root: Path, name: str, model_state: regtags.ModelState, findings: list[Finding]
+) -> dict[str, Any]:
+    """version -> its parsed record, for every tagged version whose record can be read; a
+    finding for each tag without a record or with an unreadable one."""
+    from mlops_cli.registry.records import parse_record, record_path
+
     records: dict[str, Any] = {}
     raws = _record_blobs(root, name, list(model_state.versions.values()))
     for v in model_state.versions.values():
@@ -174,6 +207,16 @@ def _model(
                     f"git checkout {v.tag} -- {rel}",
                 )
             )
+    return records
+
+
+def _untagged_records(
+    root: Path, name: str, model_state: regtags.ModelState, findings: list[Finding]
+) -> None:
+    """A finding for each record committed at HEAD whose version has no tag."""
+    from mlops_cli.registry.records import RECORDS_DIR
+
+    committed = set(gitrefs.ls_tree(root, "HEAD", f"{RECORDS_DIR}/{name}"))
     for rel in sorted(committed):
         version = Path(rel).stem
         if rel.endswith(".yaml") and version not in model_state.versions:
@@ -186,58 +229,62 @@ def _model(
                 )
             )
 
-    stages = {s: h.version for s in project.config.stages if (h := model_state.in_stage(s))}
-    latest = versions[0].version if versions else None
-    if latest is None:
-        findings.append(
-            Finding(
-                "model",
-                name,
-                "no registered version",
-                f"mlops model register {name}",
-                blocking=False,
-            )
-        )
-        return ModelStatus(name, None, stages, "n/a", {})
 
-    record = records.get(latest)
-    tests = "missing"
-    if record is not None:
-        _artifact_finding(project, name, record, findings)
-        for ds, info in record.data.items():
-            now = current_md5.get(ds)
-            if now and info.get("md5") and now != info["md5"]:
-                findings.append(
-                    Finding(
-                        "model",
-                        f"{name}@{latest}",
-                        f"data set {ds} changed since it was trained"
-                        f" ({str(info['md5'])[:8]} -> {now[:8]})",
-                        f"dvc repro, then mlops model register {name}",
-                    )
-                )
-        problem = gate_problem(record)
-        tests = (
-            "passed"
-            if problem is None
-            else (
-                "failed"
-                if (record.tests or {}).get("passed") is False
-                else "missing"
-                if not record.tests
-                else "stale"
-            )
-        )
-        if problem:
+def _data_drift(
+    name: str,
+    latest: str,
+    record: Any,
+    current_md5: dict[str, str | None],
+    findings: list[Finding],
+) -> None:
+    """A finding for each data set whose content changed since `latest` was trained on it."""
+    for ds, info in record.data.items():
+        now = current_md5.get(ds)
+        if now and info.get("md5") and now != info["md5"]:
             findings.append(
                 Finding(
                     "model",
                     f"{name}@{latest}",
-                    f"tests: {problem}",
-                    f"mlops test {name}@{latest} --record",
+                    f"data set {ds} changed since it was trained"
+                    f" ({str(info['md5'])[:8]} -> {now[:8]})",
+                    f"dvc repro, then mlops model register {name}",
                 )
             )
 
+
+def _tests_state(
+    name: str, latest: str, record: Any, gate_problem: Any, findings: list[Finding]
+) -> str:
+    """passed | failed | missing | stale for the latest version; a finding unless passed."""
+    problem = gate_problem(record)
+    tests = (
+        "passed"
+        if problem is None
+        else (
+            "failed"
+            if (record.tests or {}).get("passed") is False
+            else "missing"
+            if not record.tests
+            else "stale"
+        )
+    )
+    if problem:
+        findings.append(
+            Finding(
+                "model",
+                f"{name}@{latest}",
+                f"tests: {problem}",
+                f"mlops test {name}@{latest} --record",
+            )
+        )
+    return tests
+
+
+def _stage_images(
+    name: str, stages: dict[str, str], records: dict[str, Any], findings: list[Finding]
+) -> dict[str, str]:
+    """version -> none | built | pushed for each stage holder with a record; a finding for
+    each stage whose version has no pushed image."""
     images: dict[str, str] = {}
     for stage, version in stages.items():
         rec = records.get(version)
@@ -260,9 +307,7 @@ def _model(
             findings.append(
                 Finding("model", f"{name}#{stage}", f"{version} has no pushed image", fix)
             )
-
-    _newer_passing(name, project.config.stages, stages, versions, records, gate_problem, findings)
-    return ModelStatus(name, latest, stages, tests, images)
+    return images
 
 
 def _record_blobs(root: Path, name: str, versions: list[regtags.VersionState]) -> dict[str, bytes]:
