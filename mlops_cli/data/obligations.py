@@ -291,7 +291,7 @@ def _commit_outputs(root: Path, commits: Mapping[str, list[str]]) -> dict[str, l
             other = {"dvc.lock": "dvc.yaml", "dvc.yaml": "dvc.lock"}.get(name)
             if other and join_posix(folder, other) not in files:
                 companions.append(f"{sha}:{join_posix(folder, other)}")
-    for spec, blob in _blob_ids(root, companions).items():
+    for spec, blob in gitobjects.blob_ids(root, companions).items():
         sha, _, path = spec.partition(":")
         changed[sha][path] = blob
     listed.update(changed)
@@ -315,8 +315,3 @@ def _tree_dvc_files(root: Path, sha: str) -> dict[str, str]:
 def _changed_dvc_files(root: Path, commits: list[str]) -> dict[str, dict[str, str]]:
     """commit -> {path: blob} of the DVC files it added or changed."""
     return datagit.changed_blobs(root, commits, keep=is_dvc_metadata)
-
-
-def _blob_ids(root: Path, specs: list[str]) -> dict[str, str]:
-    """`rev:path` -> blob sha, for those that exist, in one `git cat-file --batch-check`."""
-    return gitobjects.blob_ids(root, specs)

@@ -2,7 +2,8 @@
 
 Every git command mlops runs goes through `git()` here; the rest of `gitio/` names what it
 asks (`refs`, `data`, `repo`, `state`), `porcelain.py` is the one `git status` reader and
-`objects.py` the one `git cat-file --batch` reader. No module outside `gitio/` runs git.
+`objects.py` the one `git cat-file --batch` reader. No module outside `gitio/` runs git
+(but `scaffold/update.py`, still to move: docs/architecture.md).
 
 - git not installed (not on PATH): InputError, exit 3, "git is not installed".
 - git has no identity for a commit or tag: InputError, exit 3, with the `git config` fix.
@@ -56,13 +57,13 @@ def git(
         raise
     done = subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
     if check and done.returncode != 0:
-        raise failure(args, done)
+        raise _failure(args, done)
     return done
 
 
-def failure(args: tuple[str, ...], proc: subprocess.CompletedProcess[bytes]) -> InputError:
+def _failure(args: tuple[str, ...], proc: subprocess.CompletedProcess[bytes]) -> InputError:
     """The error for a git command that failed: no identity, else one naming the command."""
-    message = stderr_line(proc)
+    message = _stderr_line(proc)
     if any(marker in message for marker in _NO_IDENTITY):
         return InputError(
             "git has no identity to write the commit or tag with",
@@ -71,7 +72,7 @@ def failure(args: tuple[str, ...], proc: subprocess.CompletedProcess[bytes]) -> 
     return ExternalToolError(f"git {args[0] if args else ''} failed: {message[-_STDERR_TAIL:]}")
 
 
-def stderr_line(proc: subprocess.CompletedProcess[bytes]) -> str:
+def _stderr_line(proc: subprocess.CompletedProcess[bytes]) -> str:
     """git's stderr on one line."""
     return proc.stderr.decode("utf-8", "replace").strip().replace("\n", " ")
 

@@ -45,7 +45,8 @@ def test_blobs_by_rev_path_and_by_sha(repo: Path) -> None:
 def test_missing_objects_are_left_out_and_the_rest_still_read(repo: Path) -> None:
     _commit_files(repo)
     specs = [
-        "HEAD:no such file",  # missing, with a space: `HEAD:no such file missing`
+        "HEAD:no such file",  # missing, with spaces: `HEAD:no such file missing`
+        "HEAD:no such",  # `HEAD:no such missing`: three fields, like a found object's
         "HEAD:bin.dat",
         "HEAD:dir/absent.dvc",
         "0" * 40,  # a sha nobody has
