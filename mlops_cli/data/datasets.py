@@ -106,7 +106,7 @@ def add(
                 f"{rel} is an output of stage {stage} in dvc.yaml: the pipeline versions it",
                 hint="run `dvc repro` (or `dvc commit` after changing it by hand)",
             )
-        if target.is_file() and _git_tracked(root, rel):
+        if target.is_file() and datagit.in_index(root, rel):
             raise InputError(
                 f"{rel} is tracked by git; DVC versions a file only once git stops tracking it",
                 hint=f"git rm --cached {rel} && git commit -m 'version {rel} with DVC', then"
@@ -199,18 +199,10 @@ def _dataset_for(config: ProjectConfig, rel: str, requested: str | None) -> tupl
 def _refuse_ignored_dvc_file(root: Path, rel: str) -> None:
     """The `.dvc` file is what git versions: a .gitignore rule that hides it (an adopted
     repository's `/data/`) would leave the data set uncommittable."""
-    import subprocess
-
     dvc_file = f"{rel}.dvc"
-    proc = subprocess.run(
-        ["git", "-C", str(root), "check-ignore", "-v", "--no-index", "--", dvc_file],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0 or not proc.stdout.strip():
+    source = datagit.ignore_rule(root, dvc_file)
+    if source is None:
         return
-    source, _, _ = proc.stdout.strip().partition("\t")
     where, _, pattern = source.rpartition(":")
     if pattern.startswith("!"):
         return
@@ -221,17 +213,6 @@ def _refuse_ignored_dvc_file(root: Path, rel: str) -> None:
         hint=f"make that rule ignore the data but not its .dvc file, e.g. replace it with"
         f" `/{parent}/*`, `!/{parent}/*.dvc` and `!/{parent}/.gitignore`",
     )
-
-
-def _git_tracked(root: Path, rel: str) -> bool:
-    import subprocess
-
-    proc = subprocess.run(
-        ["git", "-C", str(root), "ls-files", "--error-unmatch", "--", rel],
-        capture_output=True,
-        check=False,
-    )
-    return proc.returncode == 0
 
 
 def _norm(path: str) -> str:

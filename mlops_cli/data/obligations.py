@@ -35,6 +35,7 @@ from mlops_cli.common.errors import ConfigError, InputError
 from mlops_cli.dvc import files as dvcfiles
 from mlops_cli.dvc.files import Output, join_posix
 from mlops_cli.gitio import data as datagit
+from mlops_cli.gitio import objects as gitobjects
 
 Oid = tuple[str, bool]  # (md5, legacy)
 WORKSPACE = "workspace"
@@ -186,13 +187,9 @@ def is_dvc_metadata(path: str) -> bool:
 
 def workspace_files(root: Path) -> dict[str, bytes]:
     """The DVC files of the work tree (tracked or not, not ignored)."""
-    listed = datagit.git(
-        root, "ls-files", "-z", "-co", "--exclude-standard", "--",
-        "*.dvc", "*dvc.lock", "*dvc.yaml",
-    )  # fmt: skip
+    listed = datagit.worktree_files(root, ["*.dvc", "*dvc.lock", "*dvc.yaml"])
     files: dict[str, bytes] = {}
-    for raw in sorted(set(listed.split(b"\0")) - {b""}):
-        path = raw.decode("utf-8", "surrogateescape")
+    for path in listed:
         if is_dvc_metadata(path):
             try:
                 files[path] = (root / path).read_bytes()
@@ -241,8 +238,7 @@ def revisions(
     else:
         head = _head(root)
         if head is not None:
-            sent = datagit.git(root, "rev-list", "--branches", head, "--not", "--remotes")
-            for sha in sent.decode().split():
+            for sha in datagit.unpushed_commits(root, head):
                 commits.setdefault(sha, [])
             commits.setdefault(head, []).insert(0, "HEAD")
     for sha, tags in registry_commits(root).items():
@@ -295,11 +291,13 @@ def _commit_outputs(root: Path, commits: Mapping[str, list[str]]) -> dict[str, l
             other = {"dvc.lock": "dvc.yaml", "dvc.yaml": "dvc.lock"}.get(name)
             if other and join_posix(folder, other) not in files:
                 companions.append(f"{sha}:{join_posix(folder, other)}")
-    for spec, blob in _blob_ids(root, companions).items():
+    for spec, blob in gitobjects.blob_ids(root, companions).items():
         sha, _, path = spec.partition(":")
         changed[sha][path] = blob
     listed.update(changed)
-    contents = datagit.read_blobs(root, sorted({b for f in listed.values() for b in f.values()}))
+    contents = gitobjects.read_objects(
+        root, sorted({b for f in listed.values() for b in f.values()})
+    )
     memo: dict[frozenset[tuple[str, str]], list[Output]] = {}
     result: dict[str, list[Output]] = {}
     for sha, files in listed.items():
@@ -311,52 +309,9 @@ def _commit_outputs(root: Path, commits: Mapping[str, list[str]]) -> dict[str, l
 
 
 def _tree_dvc_files(root: Path, sha: str) -> dict[str, str]:
-    tree = datagit.git(root, "ls-tree", "-r", "-z", "--full-tree", sha)
-    files: dict[str, str] = {}
-    for record in tree.split(b"\0"):
-        meta, _, raw_path = record.partition(b"\t")
-        path = raw_path.decode("utf-8", "surrogateescape")
-        fields = meta.split()
-        if len(fields) == 3 and fields[1] == b"blob" and is_dvc_metadata(path):
-            files[path] = fields[2].decode()
-    return files
+    return datagit.tree_blobs(root, sha, keep=is_dvc_metadata)
 
 
 def _changed_dvc_files(root: Path, commits: list[str]) -> dict[str, dict[str, str]]:
     """commit -> {path: blob} of the DVC files it added or changed."""
-    changed: dict[str, dict[str, str]] = {sha: {} for sha in commits}
-    if not commits:
-        return changed
-    raw = datagit.git(
-        root, "diff-tree", "--stdin", "-r", "-m", "--root", "--no-renames", "-z",
-        stdin="\n".join(commits).encode() + b"\n",
-    )  # fmt: skip
-    records = raw.split(b"\0")
-    current: str | None = None
-    i = 0
-    while i < len(records):
-        record = records[i].decode("utf-8", "surrogateescape")
-        i += 1
-        if not record.startswith(":"):
-            current = record.strip() or current
-            continue
-        path = records[i].decode("utf-8", "surrogateescape") if i < len(records) else ""
-        i += 1
-        fields = record.split()
-        alive = len(fields) >= 4 and fields[3] != datagit.ZERO_SHA
-        if current in changed and alive and is_dvc_metadata(path):
-            changed[current][path] = fields[3]
-    return changed
-
-
-def _blob_ids(root: Path, specs: list[str]) -> dict[str, str]:
-    """`rev:path` -> blob sha, for those that exist, in one `git cat-file --batch-check`."""
-    if not specs:
-        return {}
-    out = datagit.git(root, "cat-file", "--batch-check", stdin="\n".join(specs).encode() + b"\n")
-    found: dict[str, str] = {}
-    for spec, line in zip(specs, out.decode().splitlines(), strict=False):
-        fields = line.split()
-        if len(fields) == 3 and fields[1] == "blob":
-            found[spec] = fields[0]
-    return found
+    return datagit.changed_blobs(root, commits, keep=is_dvc_metadata)

@@ -8,15 +8,13 @@ exist, or neither does. HEAD moves only if it still points where we read it (com
 swap), so two writers cannot both win. Hooks do not run: mlops writes metadata, not code.
 With `sign`, git signs the commit and the tags before that transaction (`gitio/signing.py`).
 
-Plain `git` subprocesses, not GitPython: each call is one process and the transaction
-semantics are git's own.
+Every call goes through `gitio/run.py` (plain `git` subprocesses, not GitPython: each call is
+one process and the transaction semantics are git's own).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,42 +23,17 @@ from pathlib import Path
 from mlops_cli.common.errors import ExternalToolError, InputError
 from mlops_cli.common.fs import atomic_write_bytes
 from mlops_cli.common.signals import shielded
+from mlops_cli.gitio.porcelain import changes
+from mlops_cli.gitio.run import git, out
 from mlops_cli.gitio.state import refuse_unsafe_state
 
 _FIELDS = 7  # fields per tag in list_tags' for-each-ref format
 
 
-def git(
-    root: Path,
-    *args: str,
-    input: bytes | None = None,
-    env: dict[str, str] | None = None,
-    check: bool = True,
-) -> subprocess.CompletedProcess[bytes]:
-    """Run git in `root`; ExternalToolError naming the command when it fails."""
-    try:
-        proc = subprocess.run(
-            ["git", "-C", str(root), *args],
-            input=input,
-            capture_output=True,
-            env={**os.environ, **env} if env else None,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise InputError("git is not installed", hint="install git and retry") from None
-    if check and proc.returncode != 0:
-        stderr = proc.stderr.decode("utf-8", "replace").strip().replace("\n", " ")
-        if "Please tell me who you are" in stderr or "empty ident" in stderr:
-            raise InputError(
-                "git has no identity to write the commit or tag with",
-                hint="run `git config --global user.name ...` and `... user.email ...`",
-            )
-        raise ExternalToolError(f"git {args[0]} failed: {stderr[-400:]}")
-    return proc
-
-
-def out(root: Path, *args: str) -> str:
-    return git(root, *args).stdout.decode("utf-8", "replace").strip()
+def head_or_none(root: Path) -> str | None:
+    """The commit HEAD names, or None (no commit yet, or not a git repository)."""
+    proc = git(root, "rev-parse", "HEAD", check=False)
+    return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
 
 
 def head(root: Path) -> str:
@@ -132,52 +105,17 @@ def ls_tree(root: Path, rev: str, folder: str) -> list[str]:
     return [p for p in proc.stdout.decode("utf-8", "replace").split("\0") if p]
 
 
-def read_blobs(root: Path, rev: str, paths: list[str]) -> dict[str, bytes]:
-    """Several files at `rev` in one `git cat-file --batch` call: path -> bytes."""
-    found = read_objects(root, [f"{rev}:{p}" for p in paths])
-    return {p: found[f"{rev}:{p}"] for p in paths if f"{rev}:{p}" in found}
-
-
-def read_objects(root: Path, specs: list[str]) -> dict[str, bytes]:
-    """`rev:path` specs -> the blob bytes of those that exist, in one git call."""
-    if not specs:
-        return {}
-    data = git(root, "cat-file", "--batch", input="".join(f"{s}\n" for s in specs).encode()).stdout
-    found: dict[str, bytes] = {}
-    pos = 0
-    for spec in specs:
-        end = data.index(b"\n", pos)
-        header = data[pos:end].split()
-        pos = end + 1
-        if len(header) == 3 and header[1] == b"blob":
-            size = int(header[2])
-            found[spec] = data[pos : pos + size]
-            pos += size + 1
-        elif len(header) == 3:  # a tree or commit: skip its content
-            pos += int(header[2]) + 1
-    return found
-
-
 def dirty_paths(root: Path, paths: list[str]) -> dict[str, str]:
     """Of `paths`, those whose work tree or index differs from HEAD: path -> what differs."""
     if not paths:
         return {}
-    raw = git(
-        root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *paths
-    ).stdout.decode("utf-8", "replace")
-    found: dict[str, str] = {}
-    entries = iter(raw.split("\0"))
-    for entry in entries:
-        if len(entry) < 4:
-            continue
-        code, path = entry[:2], entry[3:]
-        if code[0] in "RC":
-            next(entries, None)  # the rename's source path
-        found[path] = {
+    return {
+        path: {
             "??": "not committed (untracked)",
             "!!": "ignored by git, not committed",
         }.get(code, "modified, not committed" if "D" not in code else "deleted, not committed")
-    return found
+        for path, code in changes(root, paths, errors="replace").items()
+    }
 
 
 def is_tracked(root: Path, path: str, rev: str = "HEAD") -> bool:
@@ -325,3 +263,27 @@ def push(root: Path, refs: list[str]) -> str:
             + "`",
         )
     return remote
+
+
+def remotes(root: Path) -> list[str]:
+    """The names of the repository's git remotes (none when it is not a repository)."""
+    return git(root, "remote", check=False).stdout.decode().split()
+
+
+def remote_url(root: Path, name: str) -> str | None:
+    """The URL of remote `name` as configured, or None when there is no such remote."""
+    proc = git(root, "remote", "get-url", name, check=False)
+    url = proc.stdout.decode("utf-8", "replace").strip()
+    return url if proc.returncode == 0 and url else None
+
+
+def remote_tags(root: Path, remote: str) -> set[str] | None:
+    """The tag names `remote` has (`git ls-remote --tags`), or None when it cannot be asked."""
+    proc = git(root, "ls-remote", "--tags", remote, check=False)
+    if proc.returncode != 0:
+        return None
+    return {
+        line.split("refs/tags/", 1)[1].removesuffix("^{}")
+        for line in proc.stdout.decode().splitlines()
+        if "refs/tags/" in line
+    }

@@ -1,34 +1,40 @@
-"""Everything that talks to git. GitPython is imported lazily: it costs start-up time."""
+"""A repository as `mlops init` sees it: the enclosing work tree, the committer identity,
+`git init` and the first commit. Every call goes through `gitio/run.py`."""
 
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
-from mlops_cli.common.errors import ExternalToolError, InputError
+from mlops_cli.common.errors import InputError
+from mlops_cli.gitio.run import git, out
+from mlops_cli.gitio.state import refuse_unsafe_state
 
 
-def _git_error(action: str, exc: Exception) -> ExternalToolError:
-    stderr = str(getattr(exc, "stderr", "") or exc).strip().replace("\n", " ")
-    return ExternalToolError(f"git {action} failed: {stderr[-300:]}")
-
-
-def enclosing_worktree(path: Path) -> Path | None:
-    """The root of the git work tree that contains `path`, if any (without GitPython)."""
+def _existing(path: Path) -> Path:
     probe = path
     while not probe.exists():
         probe = probe.parent
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(probe), "rev-parse", "--show-toplevel"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise InputError("git is not installed", hint="install git and retry") from None
-    return Path(out.stdout.strip()).resolve() if out.returncode == 0 else None
+    return probe
+
+
+def enclosing_worktree(path: Path) -> Path | None:
+    """The root of the git work tree that contains `path`, if any."""
+    proc = git(_existing(path), "rev-parse", "--show-toplevel", check=False)
+    top = proc.stdout.decode("utf-8", "surrogateescape").strip()
+    return Path(top).resolve() if proc.returncode == 0 else None
+
+
+def config_get(root: Path, key: str) -> str | None:
+    """The value of git config `key` as seen from `root` (all levels), or None when unset."""
+    proc = git(_existing(root), "config", "--get", key, check=False)
+    value = proc.stdout.decode("utf-8", "replace").strip()
+    return value if proc.returncode == 0 and value else None
+
+
+def version() -> str:
+    """`git --version`, e.g. "git version 2.43.0"."""
+    return git(None, "--version").stdout.decode("utf-8", "replace").strip()
 
 
 def require_identity(path: Path) -> None:
@@ -36,17 +42,8 @@ def require_identity(path: Path) -> None:
     env_ok = os.environ.get("GIT_AUTHOR_NAME") and os.environ.get("GIT_AUTHOR_EMAIL")
     if env_ok:
         return
-    probe = path if path.exists() else path.parent
-    while not probe.exists():
-        probe = probe.parent
     for key in ("user.name", "user.email"):
-        out = subprocess.run(
-            ["git", "-C", str(probe), "config", "--get", key],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if out.returncode != 0 or not out.stdout.strip():
+        if config_get(path, key) is None:
             raise InputError(
                 f"git {key} is not set, so the first commit cannot be made",
                 hint=f"run `git config --global {key} ...`, or pass --no-git",
@@ -59,75 +56,54 @@ def init_and_commit(
     """`git init` (unless `root` is a work tree already), stage `paths` (all when None),
     commit. Returns the new commit's sha. `only`: commit just `paths`, leaving whatever
     else the user had staged staged and uncommitted (an adopted repository).
-    """
-    import git
 
-    try:
-        repo = git.Repo(root) if (root / ".git").exists() else git.Repo.init(root)
-        if paths is None:
-            repo.git.add(A=True)
-        else:
-            existing = [p for p in paths if (root / p).exists()]
-            if only:
-                # In an adopted repository the user's .gitignore decides: what it ignores
-                # (a `/data/` rule over data/.gitkeep) is not forced in.
-                existing = [p for p in existing if p not in _ignored(root, existing)]
-            repo.git.add("--", *existing)
-            if only:
-                repo.git.commit("-m", message, "--no-verify", "--only", "--", *existing)
-                return str(repo.head.commit.hexsha)
-        repo.git.commit(m=message, no_verify=True)
-        return str(repo.head.commit.hexsha)
-    except git.GitCommandError as exc:
-        raise _git_error(" ".join(str(a) for a in exc.command[1:2]), exc) from None
+    Refused (RepositoryBusy, exit 3, nothing staged or committed) when the repository is
+    mid-rebase, merge, cherry-pick, revert or bisect, or on a detached HEAD.
+    """
+    init(root)
+    refuse_unsafe_state(root, "commit what init made")
+    if paths is None:
+        git(root, "add", "-A")
+    else:
+        existing = [p for p in paths if (root / p).exists()]
+        if only:
+            # In an adopted repository the user's .gitignore decides: what it ignores
+            # (a `/data/` rule over data/.gitkeep) is not forced in.
+            existing = [p for p in existing if p not in _ignored(root, existing)]
+        git(root, "add", "--", *existing)
+        if only:
+            git(root, "commit", "-m", message, "--no-verify", "--only", "--", *existing)
+            return out(root, "rev-parse", "HEAD")
+    git(root, "commit", "-m", message, "--no-verify")
+    return out(root, "rev-parse", "HEAD")
 
 
 def _ignored(root: Path, paths: list[str]) -> set[str]:
     """Those of `paths` that git ignores and does not track."""
     if not paths:
         return set()
-    proc = subprocess.run(
-        ["git", "-C", str(root), "check-ignore", "--no-index", "--stdin", "-z"],
-        input="\0".join(paths) + "\0",
-        capture_output=True,
-        text=True,
+    proc = git(
+        root,
+        "check-ignore",
+        "--no-index",
+        "--stdin",
+        "-z",
+        input=("\0".join(paths) + "\0").encode("utf-8", "surrogateescape"),
         check=False,
     )
-    ignored = {p for p in proc.stdout.split("\0") if p}
+    ignored = {p for p in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if p}
     if not ignored:
         return set()
-    tracked = subprocess.run(
-        ["git", "-C", str(root), "ls-files", "-z", "--", *ignored],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split("\0")
-    return ignored - set(tracked)
+    tracked = git(root, "ls-files", "-z", "--", *ignored, check=False).stdout
+    return ignored - set(tracked.decode("utf-8", "surrogateescape").split("\0"))
 
 
 def init(root: Path) -> None:
     """`git init` unless `root` has a `.git` already.
 
     Not through GitPython: on Ctrl-C it leaves its `git` child running, which then goes on
-    writing `.git/` into a folder that init's rollback has just removed. Here the child is
-    killed and waited for before the interrupt goes on."""
+    writing `.git/` into a folder that init's rollback has just removed. The runner kills
+    the child and waits for it before the interrupt goes on."""
     if (root / ".git").exists():
         return
-    try:
-        proc = subprocess.Popen(
-            ["git", "init", "-q", str(root)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-    except FileNotFoundError:
-        raise InputError("git is not installed", hint="install git and retry") from None
-    try:
-        _, err = proc.communicate()
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
-    if proc.returncode != 0:
-        message = err.decode("utf-8", "replace").strip().replace("\n", " ")
-        raise ExternalToolError(f"git init failed: {message[-300:]}")
+    git(None, "init", "-q", str(root))

@@ -8,10 +8,10 @@ HEAD belongs to no branch. Paths come from `git rev-parse --git-path`, so linked
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from mlops_cli.common.errors import InputError
+from mlops_cli.gitio.run import git
 
 # marker under the git dir -> (what git is doing, how the user finishes it)
 _MARKERS = (
@@ -30,22 +30,13 @@ class RepositoryBusy(InputError):
     kind = "git_state"
 
 
-def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(
-            ["git", "-C", str(root), *args], capture_output=True, text=True, check=False
-        )
-    except FileNotFoundError:
-        raise InputError("git is not installed", hint="install git and retry") from None
-
-
 def refuse_unsafe_state(root: Path, action: str) -> None:
     """Raise RepositoryBusy (exit 3) if `action` (e.g. "commit the record") must not run now."""
     names = [m[0] for m in _MARKERS]
     args = [a for n in names for a in ("--git-path", n)]
-    proc = _git(root, "rev-parse", "--path-format=absolute", *args)
+    proc = git(root, "rev-parse", "--path-format=absolute", *args, check=False)
     if proc.returncode == 0:
-        paths = proc.stdout.splitlines()
+        paths = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
         for (_marker, doing, finish), path in zip(_MARKERS, paths, strict=False):
             if Path(path).exists():
                 raise RepositoryBusy(
@@ -53,7 +44,7 @@ def refuse_unsafe_state(root: Path, action: str) -> None:
                     " (the commit would be lost or mixed into it)",
                     hint=f"finish it first (`{finish}`), then run the command again",
                 )
-    if _git(root, "symbolic-ref", "-q", "HEAD").returncode != 0:
+    if git(root, "symbolic-ref", "-q", "HEAD", check=False).returncode != 0:
         raise RepositoryBusy(
             f"{root}: HEAD is detached (no branch checked out); mlops will not {action} on it",
             hint="check out a branch (`git switch BRANCH`, or `git switch -c NEW`), then run"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
@@ -20,6 +19,7 @@ from typing import Any
 from mlops_cli.common.errors import InputError
 from mlops_cli.common.fs import sha256_file
 from mlops_cli.common.progress import Reporter
+from mlops_cli.gitio import refs as gitrefs
 from mlops_cli.project.root import Project
 from mlops_cli.runtime import METADATA_FILE, METADATA_SCHEMA_VERSION
 
@@ -112,7 +112,7 @@ def prepare_bundle(
                 )
     for note in notes:
         reporter.warn(note)
-    commit = ((record or {}).get("git") or {}).get("commit") or _head(project.root)
+    commit = ((record or {}).get("git") or {}).get("commit") or gitrefs.head_or_none(project.root)
     created = str((record or {}).get("created") or _now())
     lineage = record or {
         "model": name,
@@ -271,13 +271,6 @@ def _installed(package: str) -> str:
             f"{package} is neither in the model's environment record nor installed beside mlops",
             hint=f"pip install {package}, or record it in the model's environment file",
         ) from None
-
-
-def _head(root: Path) -> str | None:
-    proc = subprocess.run(
-        ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
-    )
-    return proc.stdout.strip() or None if proc.returncode == 0 else None
 
 
 def _norm(name: str) -> str:

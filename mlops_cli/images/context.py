@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from mlops_cli import __version__
 from mlops_cli.common.errors import InputError
+from mlops_cli.gitio import refs as gitrefs
 from mlops_cli.images.bundle import Bundle, write_model_dir
 from mlops_cli.images.wheels import LOCK_FILE, Wheelhouse
 from mlops_cli.project.root import Project
@@ -83,14 +83,8 @@ def labels(project: Project, bundle: Bundle, base: str) -> dict[str, str]:
 
 def git_source(root: Path) -> str | None:
     """The origin remote's URL without any user or token in it (a label is public)."""
-    proc = subprocess.run(
-        ["git", "-C", str(root), "remote", "get-url", "origin"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    url = proc.stdout.strip()
-    if proc.returncode != 0 or not url:
+    url = gitrefs.remote_url(root, "origin")
+    if url is None:
         return None
     parts = urlsplit(url)
     if parts.scheme and parts.netloc:

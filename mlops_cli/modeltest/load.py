@@ -281,7 +281,7 @@ def _trusting_record(project: Project | None, sha: str) -> str | None:
     """`record <name>@<version>` when a committed record names this artifact sha256."""
     if project is None:
         return None
-    from mlops_cli.gitio import refs as gitrefs
+    from mlops_cli.gitio import objects as gitobjects
     from mlops_cli.registry import records as registry
 
     for rec in registry.committed_records(project):
@@ -293,7 +293,7 @@ def _trusting_record(project: Project | None, sha: str) -> str | None:
         for model in registry.state(project).values()
         for v in model.versions.values()
     ]
-    for spec, raw in gitrefs.read_objects(project.root, specs).items():
+    for spec, raw in gitobjects.read_objects(project.root, specs).items():
         if sha.encode() in raw:
             rec = registry.parse_record(raw, spec)
             if rec.artifact.get("sha256") == sha:

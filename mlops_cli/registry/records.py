@@ -36,6 +36,7 @@ from typing import Any
 from mlops_cli.common.errors import ConfigError, InputError
 from mlops_cli.common.fs import atomic_write_bytes, repo_lock, sha256_file
 from mlops_cli.common.yamlio import dump_yaml, parse_yaml
+from mlops_cli.gitio import objects as gitobjects
 from mlops_cli.gitio import refs as gitrefs
 from mlops_cli.gitio.state import refuse_unsafe_state
 from mlops_cli.project.root import Project
@@ -209,7 +210,7 @@ def load_record(project: Project, name: str, version: str) -> VersionRecord:
 def committed_records(project: Project) -> list[VersionRecord]:
     """Every record committed at HEAD, read in one git call."""
     paths = [p for p in gitrefs.ls_tree(project.root, "HEAD", RECORDS_DIR) if p.endswith(".yaml")]
-    blobs = gitrefs.read_blobs(project.root, "HEAD", paths)
+    blobs = gitobjects.read_blobs(project.root, "HEAD", paths)
     return [parse_record(raw, path) for path, raw in blobs.items()]
 
 

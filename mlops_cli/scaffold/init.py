@@ -23,6 +23,7 @@ from mlops_cli.common.yamlio import dump_yaml, parse_yaml
 from mlops_cli.dvc import driver as dvcdata
 from mlops_cli.dvc import repo as dvcrepo
 from mlops_cli.gitio import repo as gitrepo
+from mlops_cli.gitio.state import refuse_unsafe_state
 from mlops_cli.project.root import CONFIG_FILE, validate_config
 from mlops_cli.scaffold.render import RenderedFile, render_files, render_string
 from mlops_cli.scaffold.templates import Template
@@ -285,6 +286,8 @@ def _git_preflight(dest: Path) -> None:
             hint="choose a folder outside it, or pass --no-git",
         )
     gitrepo.require_identity(dest)
+    if (dest / ".git").exists():  # before anything is written, not only at the commit
+        refuse_unsafe_state(dest, "commit what init made")
 
 
 def _with_template_record(

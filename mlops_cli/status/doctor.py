@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import urllib.error
 import urllib.parse
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from mlops_cli.common.errors import MlopsError
+from mlops_cli.gitio import repo as gitrepo
 from mlops_cli.project.root import Project, find_root, load_config
 
 Status = Literal["ok", "warn", "fail"]
@@ -61,22 +61,19 @@ def _python() -> Check:
 def _git() -> Check:
     if shutil.which("git") is None:
         return Check("git", "fail", "git is not on PATH", "install git", required=True)
-    out = subprocess.run(["git", "--version"], capture_output=True, text=True, check=False)
-    return Check("git", "ok", out.stdout.strip(), required=True)
+    return Check("git", "ok", gitrepo.version(), required=True)
 
 
 def _git_identity(cwd: Path) -> Check:
+    if shutil.which("git") is None:
+        return Check(
+            "git identity", "fail", "not known: git is not on PATH", "install git", required=True
+        )
     missing = []
     for key, env in (("user.name", "GIT_AUTHOR_NAME"), ("user.email", "GIT_AUTHOR_EMAIL")):
         if os.environ.get(env):
             continue
-        out = subprocess.run(
-            ["git", "-C", str(cwd), "config", "--get", key],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if not out.stdout.strip():
+        if gitrepo.config_get(cwd, key) is None:
             missing.append(key)
     if missing:
         return Check(

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from mlops_cli.common.errors import MlopsError
 from mlops_cli.common.fs import sha256_file
 from mlops_cli.common.progress import NullReporter, Reporter
+from mlops_cli.gitio import objects as gitobjects
 from mlops_cli.gitio import refs as gitrefs
 from mlops_cli.project.root import Project
 from mlops_cli.registry import tags as regtags
@@ -140,13 +141,47 @@ def _remote_findings(project: Project, reporter: Reporter) -> list[Finding]:
 def _model(
     project: Project, name: str, current_md5: dict[str, str | None], findings: list[Finding]
 ) -> ModelStatus:
-    from mlops_cli.registry.records import RECORDS_DIR, parse_record, record_path
+    """One model's row, its findings appended to `findings` in a fixed order: its records,
+    then (for the latest version) its artifact, data and tests, then its stages' images,
+    then a last stage lagging behind a passing version."""
     from mlops_cli.registry.stages import gate_problem
 
-    root = project.root
     model_state = _tags(project).get(name) or regtags.ModelState(name)
     versions = model_state.active_versions()
-    committed = set(gitrefs.ls_tree(root, "HEAD", f"{RECORDS_DIR}/{name}"))
+    records = _records(project.root, name, model_state, findings)
+    _untagged_records(project.root, name, model_state, findings)
+    stages = {s: h.version for s in project.config.stages if (h := model_state.in_stage(s))}
+    latest = versions[0].version if versions else None
+    if latest is None:
+        findings.append(
+            Finding(
+                "model",
+                name,
+                "no registered version",
+                f"mlops model register {name}",
+                blocking=False,
+            )
+        )
+        return ModelStatus(name, None, stages, "n/a", {})
+    record = records.get(latest)
+    tests = "missing"
+    if record is not None:
+        _artifact_finding(project, name, record, findings)
+        _data_drift(name, latest, record, current_md5, findings)
+        tests = _tests_state(name, latest, record, gate_problem, findings)
+    images = _stage_images(name, stages, records, findings)
+    _newer_passing(name, project.config.stages, stages, versions, records, gate_problem, findings)
+    _signature_findings(project, name, stages, model_state, findings)
+    return ModelStatus(name, latest, stages, tests, images)
+
+
+def _records(
+    root: Path, name: str, model_state: regtags.ModelState, findings: list[Finding]
+) -> dict[str, Any]:
+    """version -> its parsed record, for every tagged version whose record can be read; a
+    finding for each tag without a record or with an unreadable one."""
+    from mlops_cli.registry.records import parse_record, record_path
+
     records: dict[str, Any] = {}
     raws = _record_blobs(root, name, list(model_state.versions.values()))
     for v in model_state.versions.values():
@@ -173,6 +208,16 @@ def _model(
                     f"git checkout {v.tag} -- {rel}",
                 )
             )
+    return records
+
+
+def _untagged_records(
+    root: Path, name: str, model_state: regtags.ModelState, findings: list[Finding]
+) -> None:
+    """A finding for each record committed at HEAD whose version has no tag."""
+    from mlops_cli.registry.records import RECORDS_DIR
+
+    committed = set(gitrefs.ls_tree(root, "HEAD", f"{RECORDS_DIR}/{name}"))
     for rel in sorted(committed):
         version = Path(rel).stem
         if rel.endswith(".yaml") and version not in model_state.versions:
@@ -185,58 +230,62 @@ def _model(
                 )
             )
 
-    stages = {s: h.version for s in project.config.stages if (h := model_state.in_stage(s))}
-    latest = versions[0].version if versions else None
-    if latest is None:
-        findings.append(
-            Finding(
-                "model",
-                name,
-                "no registered version",
-                f"mlops model register {name}",
-                blocking=False,
-            )
-        )
-        return ModelStatus(name, None, stages, "n/a", {})
 
-    record = records.get(latest)
-    tests = "missing"
-    if record is not None:
-        _artifact_finding(project, name, record, findings)
-        for ds, info in record.data.items():
-            now = current_md5.get(ds)
-            if now and info.get("md5") and now != info["md5"]:
-                findings.append(
-                    Finding(
-                        "model",
-                        f"{name}@{latest}",
-                        f"data set {ds} changed since it was trained"
-                        f" ({str(info['md5'])[:8]} -> {now[:8]})",
-                        f"dvc repro, then mlops model register {name}",
-                    )
-                )
-        problem = gate_problem(record)
-        tests = (
-            "passed"
-            if problem is None
-            else (
-                "failed"
-                if (record.tests or {}).get("passed") is False
-                else "missing"
-                if not record.tests
-                else "stale"
-            )
-        )
-        if problem:
+def _data_drift(
+    name: str,
+    latest: str,
+    record: Any,
+    current_md5: dict[str, str | None],
+    findings: list[Finding],
+) -> None:
+    """A finding for each data set whose content changed since `latest` was trained on it."""
+    for ds, info in record.data.items():
+        now = current_md5.get(ds)
+        if now and info.get("md5") and now != info["md5"]:
             findings.append(
                 Finding(
                     "model",
                     f"{name}@{latest}",
-                    f"tests: {problem}",
-                    f"mlops test {name}@{latest} --record",
+                    f"data set {ds} changed since it was trained"
+                    f" ({str(info['md5'])[:8]} -> {now[:8]})",
+                    f"dvc repro, then mlops model register {name}",
                 )
             )
 
+
+def _tests_state(
+    name: str, latest: str, record: Any, gate_problem: Any, findings: list[Finding]
+) -> str:
+    """passed | failed | missing | stale for the latest version; a finding unless passed."""
+    problem = gate_problem(record)
+    tests = (
+        "passed"
+        if problem is None
+        else (
+            "failed"
+            if (record.tests or {}).get("passed") is False
+            else "missing"
+            if not record.tests
+            else "stale"
+        )
+    )
+    if problem:
+        findings.append(
+            Finding(
+                "model",
+                f"{name}@{latest}",
+                f"tests: {problem}",
+                f"mlops test {name}@{latest} --record",
+            )
+        )
+    return tests
+
+
+def _stage_images(
+    name: str, stages: dict[str, str], records: dict[str, Any], findings: list[Finding]
+) -> dict[str, str]:
+    """version -> none | built | pushed for each stage holder with a record; a finding for
+    each stage whose version has no pushed image."""
     images: dict[str, str] = {}
     for stage, version in stages.items():
         rec = records.get(version)
@@ -259,10 +308,7 @@ def _model(
             findings.append(
                 Finding("model", f"{name}#{stage}", f"{version} has no pushed image", fix)
             )
-
-    _newer_passing(name, project.config.stages, stages, versions, records, gate_problem, findings)
-    _signature_findings(project, name, stages, model_state, findings)
-    return ModelStatus(name, latest, stages, tests, images)
+    return images
 
 
 def _signature_findings(
@@ -314,14 +360,14 @@ def _record_blobs(root: Path, name: str, versions: list[regtags.VersionState]) -
     from mlops_cli.registry.records import record_path
 
     at_head = {v.version: f"HEAD:{record_path(name, v.version)}" for v in versions}
-    found = gitrefs.read_objects(root, list(at_head.values()))
+    found = gitobjects.read_objects(root, list(at_head.values()))
     raws = {ver: found[spec] for ver, spec in at_head.items() if found.get(spec)}
     at_tag = {
         v.version: f"refs/tags/{v.tag}:{record_path(name, v.version)}"
         for v in versions
         if v.version not in raws
     }
-    found = gitrefs.read_objects(root, list(at_tag.values()))
+    found = gitobjects.read_objects(root, list(at_tag.values()))
     raws.update({ver: found[spec] for ver, spec in at_tag.items() if spec in found})
     return raws
 
@@ -404,7 +450,7 @@ def _git_findings(project: Project, remote: bool) -> list[Finding]:
 
 def _unpushed_tags(project: Project) -> list[Finding]:
     root = project.root
-    remotes = gitrefs.git(root, "remote", check=False).stdout.decode().split()
+    remotes = gitrefs.remotes(root)
     if not remotes:
         return [
             Finding(
@@ -416,8 +462,8 @@ def _unpushed_tags(project: Project) -> list[Finding]:
             )
         ]
     remote = "origin" if "origin" in remotes else remotes[0]
-    proc = gitrefs.git(root, "ls-remote", "--tags", remote, check=False)
-    if proc.returncode != 0:
+    theirs = gitrefs.remote_tags(root, remote)
+    if theirs is None:
         return [
             Finding(
                 "git",
@@ -427,11 +473,6 @@ def _unpushed_tags(project: Project) -> list[Finding]:
                 blocking=False,
             )
         ]
-    theirs = {
-        line.split("refs/tags/", 1)[1].removesuffix("^{}")
-        for line in proc.stdout.decode().splitlines()
-        if "refs/tags/" in line
-    }
     names = set(project.config.models)
     ours = [t.name for t in gitrefs.list_tags(root) if t.name.split("@")[0].split("#")[0] in names]
     missing = sorted(set(ours) - theirs)
