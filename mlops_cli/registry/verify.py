@@ -28,6 +28,7 @@ from typing import Any
 from mlops_cli.common.errors import InputError, MlopsError
 from mlops_cli.common.yamlio import parse_yaml
 from mlops_cli.gitio import refs as gitrefs
+from mlops_cli.gitio import run as gitrun
 from mlops_cli.gitio import signing
 from mlops_cli.project.root import Project
 from mlops_cli.registry import tags as regtags
@@ -95,12 +96,12 @@ class Verified:
 
 def is_signed(root: Path, tag: str) -> bool:
     """Whether the tag object carries a signature (of any kind), without verifying it."""
-    raw = gitrefs.git(root, "cat-file", "tag", f"refs/tags/{tag}", check=False).stdout
+    raw = gitrun.git(root, "cat-file", "tag", f"refs/tags/{tag}", check=False).stdout
     return b"\n-----BEGIN " in raw and b" SIGNATURE-----" in raw
 
 
 def _tag_name_in_object(root: Path, ref: str) -> str | None:
-    raw = gitrefs.git(root, "cat-file", "tag", ref, check=False).stdout
+    raw = gitrun.git(root, "cat-file", "tag", ref, check=False).stdout
     for line in raw.decode("utf-8", "replace").splitlines():
         if not line:
             break
@@ -138,7 +139,7 @@ def _record_commit(root: Path, rel: str, registered_at: str) -> tuple[str, bytes
     """The commit that last changed the record (images aside) and the record it holds."""
     if gitrefs.read_blob(root, "HEAD", rel) is None:
         return registered_at, gitrefs.read_blob(root, registered_at, rel)
-    log = gitrefs.out(root, "log", "--format=%H", "HEAD", "--", rel).split()
+    log = gitrun.out(root, "log", "--format=%H", "HEAD", "--", rel).split()
     for commit in log:
         mine = gitrefs.read_blob(root, commit, rel)
         parent = gitrefs.read_blob(root, f"{commit}^", rel)
