@@ -162,13 +162,18 @@ def list_(
 
       mlops model list churn --json
     """
-    from mlops_cli.registry.records import list_versions
+    from mlops_cli.registry.records import list_versions, tag_warnings
 
     st = state(ctx, json_output)
-    rows = list_versions(_project(st), name)
+    project = _project(st)
+    rows = list_versions(project, name)
+    warnings = tag_warnings(project, name)
     if st.json:
-        st.emit("model list", {"versions": [dataclasses.asdict(r) for r in rows]})
+        versions = [dataclasses.asdict(r) for r in rows]
+        st.emit("model list", {"versions": versions, "warnings": warnings})
         return
+    for warning in warnings:
+        st.warn(warning)
     if not rows:
         st.info(f"no registered version{' of ' + name if name else ''} yet")
         return
@@ -214,6 +219,8 @@ def show(
     if st.json:
         st.emit("model show", _shown_dict(shown))
         return
+    for warning in shown.warnings:
+        st.warn(warning)
     _render_shown(st, shown)
 
 
@@ -225,6 +232,7 @@ def _shown_dict(shown: Shown) -> dict[str, Any]:
         "tag": shown.tag,
         "tag_commit": shown.tag_commit,
         "artifact_present": shown.artifact_present,
+        "warnings": shown.warnings,
     }
 
 

@@ -406,6 +406,7 @@ class Shown:
     tag: str
     tag_commit: str
     artifact_present: bool
+    warnings: list[str] = field(default_factory=list)  # odd registry tags of the model
 
 
 def show(project: Project, spec: str) -> Shown:
@@ -438,5 +439,18 @@ def show(project: Project, spec: str) -> Shown:
     except InputError:
         present = False
     return Shown(
-        record, vstate.active, current.stages_of(version), vstate.tag, vstate.commit, present
+        record,
+        vstate.active,
+        current.stages_of(version),
+        vstate.tag,
+        vstate.commit,
+        present,
+        tag_warnings(project, name),
     )
+
+
+def tag_warnings(project: Project, name: str | None = None) -> list[str]:
+    """What is odd about the registry tags (of `name`): lightweight tags and tags that
+    mlops did not make (`tags.tag_warnings`), one line each."""
+    found = regtags.tag_warnings(gitrefs.list_tags(project.root), name)
+    return [line for model in sorted(found) for line in found[model]]

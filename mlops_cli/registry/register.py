@@ -45,7 +45,7 @@ def register(
 ) -> Registered:
     """Register the workspace model `name` as a new version (default: bump the patch)."""
     reporter = reporter or NullReporter()
-    model_config(project, name)
+    model = model_config(project, name)
     regtags.check_name("model name", name)
     if version and bump:
         raise UsageError("give --version or --bump, not both")
@@ -67,7 +67,9 @@ def register(
             version=wanted,
             created=now(),
             git={"commit": found.commit, "tag": tag},
-            artifact=found.artifact,
+            # The trust list it is registered with: a later load of this version as a
+            # baseline (no_regression) gets this one, not what mlops.yaml says by then.
+            artifact={**found.artifact, "trusted_types": list(model.trusted_types)},
             data=found.data,
             params=found.params,
             metrics=found.metrics,

@@ -11,9 +11,10 @@ import pytest
 import yaml
 
 from mlops_cli.common.errors import CheckFailed, InputError, UsageError
-from mlops_cli.project.root import open_project
+from mlops_cli.project.root import Project, open_project
 from mlops_cli.registry import records as registry
 from mlops_cli.registry import tags as regtags
+from mlops_cli.registry.gate import declared_checks
 from mlops_cli.registry.lineage import digests
 from mlops_cli.registry.register import register
 from mlops_cli.registry.stages import deprecate, promote
@@ -108,6 +109,7 @@ def test_record_holds_the_lineage(project: Path) -> None:
         "sha256": digests(model).sha256,
         "bytes": model.stat().st_size,
         "dvc_md5": lock_entry(project, "train", "models/model.skops"),
+        "trusted_types": [],  # the list it is registered with (a later baseline load)
     }
     train = rec.data["train"]
     assert train["md5"] == lock_entry(project, "train", "data/prepared/train.csv", "deps")
@@ -304,13 +306,16 @@ def test_re_recording_the_same_images_commits_nothing_and_keeps_the_order(projec
 # -- promote and deprecate ------------------------------------------------------------
 
 
-def _passed_tests(rec: registry.VersionRecord) -> dict[str, object]:
+def _passed_tests(p: Project, rec: registry.VersionRecord) -> dict[str, object]:
+    """Results that cover the checks mlops.yaml declares (the gate recomputes that)."""
     holdout = rec.data["holdout"]
+    declared = declared_checks(p, NAME, p.config.models[NAME])
     return {
         "passed": True,
         "artifact_sha256": rec.artifact["sha256"],
         "data_md5": holdout["md5"],
-        "checks": [],
+        "dataset": "holdout",
+        "checks": [{"family": c.family, "name": c.label, "passed": True} for c in declared],
     }
 
 
@@ -320,23 +325,29 @@ def test_promote_is_gated_on_recorded_tests(project: Path) -> None:
     with pytest.raises(CheckFailed, match="has no recorded tests") as err:
         promote(p, NAME, "v0.0.1", "prod")
     assert err.value.exit_code == 1
-    failing = {**_passed_tests(rec), "passed": False, "checks": [{"name": "f1", "passed": False}]}
+    failing = {
+        **_passed_tests(p, rec),
+        "passed": False,
+        "checks": [{"name": "f1", "passed": False}],
+    }
     registry.record_tests(p, NAME, "v0.0.1", failing)
     with pytest.raises(CheckFailed, match=r"recorded tests failed \(f1\)"):
         promote(p, NAME, "v0.0.1", "prod")
-    registry.record_tests(p, NAME, "v0.0.1", {**_passed_tests(rec), "artifact_sha256": "0" * 64})
+    registry.record_tests(p, NAME, "v0.0.1", {**_passed_tests(p, rec), "artifact_sha256": "0" * 64})
     with pytest.raises(CheckFailed, match="recorded for artifact sha256 000000000000"):
         promote(p, NAME, "v0.0.1", "prod")
-    registry.record_tests(p, NAME, "v0.0.1", {**_passed_tests(rec), "data_md5": "f" * 32})
+    registry.record_tests(p, NAME, "v0.0.1", {**_passed_tests(p, rec), "data_md5": "f" * 32})
     with pytest.raises(CheckFailed, match="ran on test data md5 ffffffffffff"):
         promote(p, NAME, "v0.0.1", "prod")
     assert not [t for t in tags(project) if "#" in t]
-    registry.record_tests(p, NAME, "v0.0.1", _passed_tests(rec))
+    registry.record_tests(p, NAME, "v0.0.1", _passed_tests(p, rec))
     done = promote(p, NAME, "v0.0.1", "prod")
     assert done.tag == "churn#prod#1"
     assert registry.resolve(p, "churn#prod").version == "v0.0.1"
     message = git(project, "tag", "-l", "--format=%(contents)", "churn#prod#1")
-    assert message.strip() == "Assigning stage prod to artifact churn version v0.0.1"
+    assert (
+        message.strip() == "Assigning stage prod to artifact churn version v0.0.1\n\ngate: passed"
+    )
     again = promote(p, NAME, "v0.0.1", "prod")
     assert again.tag is None  # already there: nothing new
 
