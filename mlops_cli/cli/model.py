@@ -168,12 +168,12 @@ def list_(
     project = _project(st)
     rows = list_versions(project, name)
     warnings = tag_warnings(project, name)
+    for warning in warnings:  # lightweight tags, tags mlops did not make
+        st.warn(warning)
     if st.json:
         versions = [dataclasses.asdict(r) for r in rows]
         st.emit("model list", {"versions": versions, "warnings": warnings})
         return
-    for warning in warnings:
-        st.warn(warning)
     if not rows:
         st.info(f"no registered version{' of ' + name if name else ''} yet")
         return
@@ -216,11 +216,11 @@ def show(
 
     st = state(ctx, json_output)
     shown = do_show(_project(st), spec)
+    for warning in shown.warnings:  # lightweight tags, tags mlops did not make
+        st.warn(warning)
     if st.json:
         st.emit("model show", _shown_dict(shown))
         return
-    for warning in shown.warnings:
-        st.warn(warning)
     _render_shown(st, shown)
 
 
