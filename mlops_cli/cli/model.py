@@ -319,8 +319,10 @@ def promote(
 ) -> None:
     """Put a version in a stage (GTO tag NAME#STAGE#N), replacing the version there.
 
-    Refused (exit 1) unless the version's recorded tests passed on exactly its artifact
-    and test data; --force needs --reason, which the tag message keeps.
+    Refused (exit 1) unless the version's recorded tests cover the checks mlops.yaml
+    declares and passed, on exactly its registered artifact and data, and the stage's
+    policy (signatures) is met; --force skips the test gate (never the policy) and needs
+    --reason, which the tag message keeps.
 
     Example:
 

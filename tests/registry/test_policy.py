@@ -4,7 +4,6 @@ that only the local user or the CI provides, never the repository."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -15,27 +14,14 @@ from mlops_cli.project.root import open_project
 from mlops_cli.registry import policy
 from mlops_cli.status.status import project_status
 from tests.modelproject import NAME, commit_all, copy_of, git, tags, trained
-
-pytestmark = pytest.mark.skipif(
-    subprocess.run(["which", "ssh-keygen"], capture_output=True).returncode != 0,
-    reason="needs ssh-keygen",
-)
-
-
-def keypair(where: Path, who: str) -> Path:
-    key = where / f"{who}_ed25519"
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", who, "-f", str(key)], check=True
-    )
-    return key
-
-
-def pub(key: Path) -> str:
-    return Path(f"{key}.pub").read_text().strip()
+from tests.required import unavailable
+from tests.sshkeys import HAVE_SSH_KEYGEN, allowed_signers, keypair, signing
 
 
 @pytest.fixture
 def keys(tmp_path: Path) -> dict[str, Path]:
+    if not HAVE_SSH_KEYGEN:
+        unavailable("ssh-keygen is not installed")
     folder = tmp_path / "keys"
     folder.mkdir()
     return {who: keypair(folder, who) for who in ("alice", "mallory", "eve")}
@@ -44,11 +30,8 @@ def keys(tmp_path: Path) -> dict[str, Path]:
 @pytest.fixture
 def allowed(tmp_path: Path, keys: dict[str, Path]) -> Path:
     """alice and mallory are known signers; eve is not; only alice is in the group."""
-    path = tmp_path / "allowed_signers"
-    path.write_text(
-        "".join(f"{who}@example.com {pub(keys[who])}\n" for who in ("alice", "mallory"))
-    )
-    return path
+    known = {f"{who}@example.com": keys[who] for who in ("alice", "mallory")}
+    return allowed_signers(tmp_path / "allowed_signers", known)
 
 
 def with_policy(project: Path, require: str) -> None:
@@ -70,10 +53,6 @@ def run_in(cli: Any, project: Path) -> Any:
         return cli("-C", str(project), *args)
 
     return call
-
-
-def signing(key: Path) -> list[str]:
-    return ["-c", "gpg.format=ssh", "-c", f"user.signingkey={key}"]
 
 
 def resign_last_commit(project: Path, key: Path | None) -> str:
