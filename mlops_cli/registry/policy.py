@@ -28,7 +28,7 @@ from mlops_cli.common.yamlio import parse_yaml
 from mlops_cli.gitio import refs as gitrefs
 from mlops_cli.project.root import Project
 from mlops_cli.registry import tags as regtags
-from mlops_cli.registry.records import record_path
+from mlops_cli.registry.layout import record_path
 
 ALLOWED_SIGNERS_ENV = "MLOPS_ALLOWED_SIGNERS"
 _SSH_GOOD = re.compile(r'Good "git" signature for (?P<who>.+?) with \S+ key')

@@ -32,16 +32,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlops_cli.common.errors import ConfigError, InputError
+from mlops_cli.common.errors import ConfigError, InputError, UnsafeError
 from mlops_cli.common.fs import atomic_write_bytes, repo_lock, sha256_file
 from mlops_cli.common.yamlio import dump_yaml, parse_yaml
 from mlops_cli.gitio import refs as gitrefs
 from mlops_cli.gitio.state import refuse_unsafe_state
 from mlops_cli.project.root import Project
 from mlops_cli.registry import tags as regtags
+from mlops_cli.registry.layout import ARTIFACT_CACHE, RECORDS_DIR, record_path
 
-RECORDS_DIR = ".mlops/models"
-ARTIFACT_CACHE = ".mlops/cache/artifacts"
+__all__ = ["ARTIFACT_CACHE", "RECORDS_DIR", "record_path"]  # re-exported: importers use these
+
 WORKSPACE = "workspace"
 _REQUIRED = ("model", "version", "created", "git", "artifact")
 
@@ -144,10 +145,6 @@ class ResolvedModel:
     artifact: Path
 
 
-def record_path(name: str, version: str) -> str:
-    return f"{RECORDS_DIR}/{name}/{version}.yaml"
-
-
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -222,6 +219,7 @@ def resolve(project: Project, spec: str) -> ResolvedModel:
                 f"no version of {name} is in stage {stage!r}",
                 hint=f"promote one: `mlops model promote {name} vX.Y.Z {stage}`",
             )
+        _check_stage_policy(project, name, held, stage)
         version = held.version
     elif version in (None, "latest"):
         latest = current.latest()
@@ -242,6 +240,24 @@ def resolve(project: Project, spec: str) -> ResolvedModel:
         )
     record = load_record(project, name, version)
     return ResolvedModel(name, version, record, materialize(project, record))
+
+
+def _check_stage_policy(
+    project: Project, name: str, held: regtags.VersionState, stage: str
+) -> None:
+    """`name#stage` names what its policy accepts, or nothing: a stage tag whose signatures
+    do not verify (hand-made, pushed from a clone) is never used to test, serve or build."""
+    if stage not in project.config.policy.stages:
+        return
+    from mlops_cli.registry.policy import check_policy
+
+    tag = held.stages[stage].tag
+    if refused := check_policy(project, name, held.version, stage, promotion_tag=tag):
+        raise UnsafeError(
+            f"{name}#{stage} is held by {held.version} ({tag}), but the policy of stage"
+            f" {stage} is not met: {'; '.join(refused)}",
+            hint="`mlops status --check` says the same; see docs/security.md#stage-policies",
+        )
 
 
 def _dvc_cache_dirs(root: Path) -> list[Path]:

@@ -12,6 +12,7 @@ import yaml
 
 from mlops_cli.project.root import open_project
 from mlops_cli.registry import policy
+from mlops_cli.registry import records as registry
 from mlops_cli.status.status import project_status
 from tests.modelproject import NAME, commit_all, copy_of, git, tags, trained
 from tests.required import unavailable
@@ -183,6 +184,7 @@ def test_a_stage_tag_must_be_signed_where_the_policy_asks(
     git(project, "tag", "-d", f"{NAME}#prod#1")
     git(project, *signing(keys["alice"]), "tag", "-s", f"{NAME}#prod#1", "-m", message, commit)
     assert not any("policy" in p for p in prod_findings())
+    assert registry.resolve(open_project(project), f"{NAME}#prod").version == "v0.0.1"
     shown = m("model", "show", f"{NAME}#prod", "--json").json()
     assert shown["stages"] == ["prod"]
     assert any("was not made by `mlops model promote`" in w for w in shown["warnings"])

@@ -92,6 +92,13 @@ def test_a_forged_promotion_from_a_clone_never_counts(
     assert any("the commit that recorded the tests" in ln and "does not list" in ln for ln in lines)
     assert any("its recorded tests do not cover 15 check(s)" in ln for ln in lines), lines
 
+    # Nothing uses the forged stage: `NAME#STAGE` resolves only to what the policy accepts.
+    tested = m("test", f"{NAME}#prod")
+    assert tested.exit_code == 4
+    assert f"{NAME}#prod is held by v0.0.1 ({NAME}#prod#1), but the policy of stage prod" in (
+        tested.stderr
+    )
+
     # Promoting anew is refused by the gate first, and --force does not skip the policy.
     out = m("model", "promote", NAME, "v0.0.1", "staging")
     assert out.exit_code == 1 and "do not cover 15 check(s)" in out.stderr
