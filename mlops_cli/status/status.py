@@ -296,7 +296,7 @@ def _stage_findings(
                     "model",
                     subject,
                     f"{version}: {problem}",
-                    f"mlops test {name}@{version} --record, then promote it again",
+                    f"mlops test {name}@{version} --record",
                 )
             )
         held = model_state.versions[version].stages[stage]
