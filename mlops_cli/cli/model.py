@@ -177,12 +177,17 @@ def list_(
 
       mlops model list churn --json
     """
-    from mlops_cli.registry.records import list_versions
+    from mlops_cli.registry.records import list_versions, tag_warnings
 
     st = state(ctx, json_output)
-    rows = list_versions(_project(st), name)
+    project = _project(st)
+    rows = list_versions(project, name)
+    warnings = tag_warnings(project, name)
+    for warning in warnings:  # lightweight tags, tags mlops did not make
+        st.warn(warning)
     if st.json:
-        st.emit("model list", {"versions": [dataclasses.asdict(r) for r in rows]})
+        versions = [dataclasses.asdict(r) for r in rows]
+        st.emit("model list", {"versions": versions, "warnings": warnings})
         return
     if not rows:
         st.info(f"no registered version{' of ' + name if name else ''} yet")
@@ -226,6 +231,8 @@ def show(
 
     st = state(ctx, json_output)
     shown = do_show(_project(st), spec)
+    for warning in shown.warnings:  # lightweight tags, tags mlops did not make
+        st.warn(warning)
     if st.json:
         st.emit("model show", _shown_dict(shown))
         return
@@ -240,6 +247,7 @@ def _shown_dict(shown: Shown) -> dict[str, Any]:
         "tag": shown.tag,
         "tag_commit": shown.tag_commit,
         "artifact_present": shown.artifact_present,
+        "warnings": shown.warnings,
     }
 
 
@@ -327,8 +335,10 @@ def promote(
 ) -> None:
     """Put a version in a stage (GTO tag NAME#STAGE#N), replacing the version there.
 
-    Refused (exit 1) unless the version's recorded tests passed on exactly its artifact
-    and test data; --force needs --reason, which the tag message keeps.
+    Refused (exit 1) unless the version's recorded tests cover the checks mlops.yaml
+    declares and passed, on exactly its registered artifact and data, and the stage's
+    policy (signatures) is met; --force skips the test gate (never the policy) and needs
+    --reason, which the tag message keeps.
 
     Example:
 

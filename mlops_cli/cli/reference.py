@@ -76,6 +76,11 @@ image:
   dockerfile: docker/Dockerfile.jinja
 code:
   path: src
+policy:
+  signers:
+    release: [alice@example.com, bob@example.com]
+  stages:
+    prod: {require: [register, test_record, promotion], signers: release}
 template:
   name: sklearn-classifier
   version: 1.0.0

@@ -172,6 +172,12 @@ def create_tags(root: Path, tags: list[NewTag], reason: str, *, sign: bool = Fal
     _transaction(root, lines, reason)
 
 
+def delete_tags(root: Path, names: list[str], reason: str) -> None:
+    """Delete tags in one transaction (all or none): undoing tags this process just made."""
+    lines = "".join(f"delete refs/tags/{n}\n" for n in names)
+    git(root, "update-ref", "-m", reason, "--stdin", input=lines.encode())
+
+
 def commit_file(
     root: Path,
     rel_path: str,

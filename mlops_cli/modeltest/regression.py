@@ -1,9 +1,12 @@
 """The `no_regression` check: score the version in a stage on the same data, compare.
 
 Both models are scored on the very rows under test, rather than comparing with numbers
-recorded on other data; the baseline is loaded through `safeload` like any model, so it gets
-no more trust than the allow-list admits: mlops.yaml's `trusted_types` count only for
-allow-listed classes, whatever today's file says (records keep no type list of their own).
+recorded on other data; the baseline is loaded through `safeload` like any model, with the
+trust list it was registered with (`artifact.trusted_types` of the record at its version
+tag; for a record older than that field, the model's `trusted_types` in mlops.yaml at the
+commit it was registered from), never today's: widening `trusted_types` for a new model
+does not widen what an old baseline may load. Either list counts only for allow-listed
+classes (`modeltest/load.py`).
 """
 
 from __future__ import annotations
@@ -45,9 +48,8 @@ def regression_checks(
         resolved = registry.resolve(project, baseline)
         assert resolved.record is not None
         fmt = str(resolved.record.artifact.get("format", model.format))
-        loaded = safeload.load_model(
-            resolved.artifact, fmt, project=project, trusted_types=model.trusted_types
-        )
+        trusted = baseline_trusted_types(project, resolved.record)
+        loaded = safeload.load_model(resolved.artifact, fmt, project=project, trusted_types=trusted)
     except MlopsError as exc:
         detail = f"cannot load {baseline} to compare with: {exc}"
         return [mc.CheckResult("no_regression", f"vs {baseline}", False, detail=detail)]
@@ -71,3 +73,26 @@ def regression_checks(
             mc.CheckResult("no_regression", check, ok, mine, bound, f"{baseline}: {theirs:.4f}")
         )
     return out
+
+
+def baseline_trusted_types(project: Project, record: Any) -> list[str]:
+    """The trust list `record`'s version was registered with (see the module docstring)."""
+    from mlops_cli.common.yamlio import parse_yaml
+    from mlops_cli.gitio import refs as gitrefs
+    from mlops_cli.project.root import CONFIG_FILE
+    from mlops_cli.registry.gate import registered_record
+
+    registered = registered_record(project, record) or record
+    listed = registered.artifact.get("trusted_types")
+    if isinstance(listed, list):
+        return [str(t) for t in listed]
+    commit = str(registered.git.get("commit") or "")
+    raw = gitrefs.read_blob(project.root, commit, f"./{CONFIG_FILE}") if commit else None
+    if raw is None:
+        return []
+    try:
+        doc = parse_yaml(raw, f"{CONFIG_FILE} at {commit[:10]}").data
+        then = doc["models"][record.model].get("trusted_types") or []
+    except (MlopsError, KeyError, TypeError, AttributeError):
+        return []
+    return [str(t) for t in then] if isinstance(then, list) else []

@@ -206,6 +206,49 @@ class Code(_Strict):
     )
 
 
+Signature = Literal["register", "test_record", "promotion"]
+
+
+class StagePolicy(_Strict):
+    """Which signatures a version needs to count as being in a stage (docs/security.md)."""
+
+    require: list[Signature] = Field(
+        min_length=1,
+        description="register: the version tag NAME@VERSION is signed; test_record: the commit"
+        " that recorded the version's current test results is signed; promotion: the stage"
+        " tag NAME#STAGE#N is signed.",
+    )
+    signers: Name = Field(description="The group under `policy.signers` whose members may sign.")
+
+
+class Policy(_Strict):
+    """Access control for stages: signatures verified against an allowed-signers file that
+    is the local user's or the CI's (`MLOPS_ALLOWED_SIGNERS`, else the global git config's
+    `gpg.ssh.allowedSignersFile`), never the repository's."""
+
+    signers: dict[Name, list[Annotated[str, Field(min_length=1, max_length=256)]]] = Field(
+        default_factory=dict,
+        description="Named groups of signer principals, as an ssh allowed-signers file names"
+        " them (usually email addresses); for GPG, the signer's email.",
+    )
+    stages: dict[Name, StagePolicy] = Field(
+        default_factory=dict, description="Per stage, the signatures it requires."
+    )
+
+    @model_validator(mode="after")
+    def _groups_exist(self) -> Policy:
+        for stage, rule in self.stages.items():
+            if rule.signers not in self.signers:
+                known = ", ".join(sorted(self.signers)) or "none declared"
+                raise ValueError(
+                    f"stage {stage!r} names signer group {rule.signers!r}, which"
+                    f" `policy.signers` does not declare (declared: {known})"
+                )
+            if not self.signers[rule.signers]:
+                raise ValueError(f"signer group {rule.signers!r} is empty")
+        return self
+
+
 class ProjectConfig(_Strict):
     """The whole of `mlops.yaml`."""
 
@@ -231,6 +274,10 @@ class ProjectConfig(_Strict):
         description="The project's importable code: `mlops test` and `mlops serve` import it,"
         " `mlops image build` ships it as a wheel.",
     )
+    policy: Policy = Field(
+        default_factory=Policy,
+        description="Which stages need which signatures, by whom (docs/security.md).",
+    )
 
     @field_validator("stages")
     @classmethod
@@ -254,6 +301,9 @@ class ProjectConfig(_Strict):
                     f"model {name!r}: no_regression.stage "
                     f"{model.tests.no_regression.stage!r} is not one of the stages {self.stages}"
                 )
+        for stage in self.policy.stages:
+            if stage not in self.stages:
+                raise ValueError(f"policy.stages: {stage!r} is not one of the stages {self.stages}")
         return self
 
 

@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlops_cli.common.errors import ConfigError, InputError
+from mlops_cli.common.errors import ConfigError, InputError, UnsafeError
 from mlops_cli.common.fs import atomic_write_bytes, repo_lock, sha256_file
 from mlops_cli.common.yamlio import dump_yaml, parse_yaml
 from mlops_cli.gitio import objects as gitobjects
@@ -41,10 +41,11 @@ from mlops_cli.gitio import refs as gitrefs
 from mlops_cli.gitio.state import refuse_unsafe_state
 from mlops_cli.project.root import Project
 from mlops_cli.registry import tags as regtags
+from mlops_cli.registry.layout import ARTIFACT_CACHE, RECORDS_DIR, record_path, signature_path
 from mlops_cli.registry.lineage import inside
 
-RECORDS_DIR = ".mlops/models"
-ARTIFACT_CACHE = ".mlops/cache/artifacts"
+__all__ = ["ARTIFACT_CACHE", "RECORDS_DIR", "record_path", "signature_path"]  # re-exported
+
 WORKSPACE = "workspace"
 _REQUIRED = ("model", "version", "created", "git", "artifact")
 
@@ -147,15 +148,6 @@ class ResolvedModel:
     artifact: Path
 
 
-def record_path(name: str, version: str) -> str:
-    return f"{RECORDS_DIR}/{name}/{version}.yaml"
-
-
-def signature_path(name: str, version: str) -> str:
-    """The model-signing bundle of the version's model file, committed beside its record."""
-    return f"{RECORDS_DIR}/{name}/{version}.sig"
-
-
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -229,6 +221,7 @@ def resolve(project: Project, spec: str) -> ResolvedModel:
                 f"no version of {name} is in stage {stage!r}",
                 hint=f"promote one: `mlops model promote {name} vX.Y.Z {stage}`",
             )
+        _check_stage_policy(project, name, held, stage)
         version = held.version
     elif version in (None, "latest"):
         latest = current.latest()
@@ -249,6 +242,24 @@ def resolve(project: Project, spec: str) -> ResolvedModel:
         )
     record = load_record(project, name, version)
     return ResolvedModel(name, version, record, materialize(project, record))
+
+
+def _check_stage_policy(
+    project: Project, name: str, held: regtags.VersionState, stage: str
+) -> None:
+    """`name#stage` names what its policy accepts, or nothing: a stage tag whose signatures
+    do not verify (hand-made, pushed from a clone) is never used to test, serve or build."""
+    if stage not in project.config.policy.stages:
+        return
+    from mlops_cli.registry.policy import check_policy
+
+    tag = held.stages[stage].tag
+    if refused := check_policy(project, name, held.version, stage, promotion_tag=tag):
+        raise UnsafeError(
+            f"{name}#{stage} is held by {held.version} ({tag}), but the policy of stage"
+            f" {stage} is not met: {'; '.join(refused)}",
+            hint="`mlops status --check` says the same; see docs/security.md#stage-policies",
+        )
 
 
 def _dvc_cache_dirs(root: Path) -> list[Path]:
@@ -426,6 +437,7 @@ class Shown:
     tag: str
     tag_commit: str
     artifact_present: bool
+    warnings: list[str] = field(default_factory=list)  # odd registry tags of the model
 
 
 def show(project: Project, spec: str) -> Shown:
@@ -458,5 +470,18 @@ def show(project: Project, spec: str) -> Shown:
     except InputError:
         present = False
     return Shown(
-        record, vstate.active, current.stages_of(version), vstate.tag, vstate.commit, present
+        record,
+        vstate.active,
+        current.stages_of(version),
+        vstate.tag,
+        vstate.commit,
+        present,
+        tag_warnings(project, name),
     )
+
+
+def tag_warnings(project: Project, name: str | None = None) -> list[str]:
+    """What is odd about the registry tags (of `name`): lightweight tags and tags that
+    mlops did not make (`tags.tag_warnings`), one line each."""
+    found = regtags.tag_warnings(gitrefs.list_tags(project.root), name)
+    return [line for model in sorted(found) for line in found[model]]

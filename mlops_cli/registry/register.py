@@ -56,7 +56,7 @@ def register(
     With `sign`, git signs the record commit and the tag, and the model file is signed with
     model-signing; its bundle is committed beside the record in the same commit."""
     reporter = reporter or NullReporter()
-    model_config(project, name)
+    model = model_config(project, name)
     regtags.check_name("model name", name)
     if version and bump:
         raise UsageError("give --version or --bump, not both")
@@ -84,7 +84,9 @@ def register(
             version=wanted,
             created=now(),
             git={"commit": found.commit, "tag": tag},
-            artifact=found.artifact,
+            # The trust list it is registered with: a later load of this version as a
+            # baseline (no_regression) gets this one, not what mlops.yaml says by then.
+            artifact={**found.artifact, "trusted_types": list(model.trusted_types)},
             data=found.data,
             params=found.params,
             metrics=found.metrics,

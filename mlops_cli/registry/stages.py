@@ -1,8 +1,10 @@
 """`mlops model promote` and `mlops model deprecate`, as GTO tags.
 
-Promotion is gated: the version's committed record must hold tests that passed, on exactly
-its artifact (sha256) and on its test data (md5). `--force` skips the gate only with a
-reason, which goes into the tag message for everyone to read in `git show`.
+Promotion is gated (`gate.py`): the version's committed record must hold tests that cover
+the checks mlops.yaml declares and passed, on exactly the registered artifact (sha256) and
+data (md5). `--force` skips the gate only with a reason, which goes into the tag message for
+everyone to read in `git show`. A stage with a `policy:` also needs the signatures it names
+(`policy.py`), which `--force` does not skip.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from mlops_cli.common.fs import repo_lock
 from mlops_cli.gitio import refs as gitrefs
 from mlops_cli.project.root import Project
 from mlops_cli.registry import tags as regtags
-from mlops_cli.registry.records import VersionRecord, load_record, model_config, parse_spec
+from mlops_cli.registry.gate import gate_problem
+from mlops_cli.registry.policy import check_policy
+from mlops_cli.registry.records import load_record, model_config, parse_spec
 
 _COUNTER = re.compile(r"#(\d+)$")
 
@@ -31,32 +35,6 @@ class Promoted:
     forced: bool
     pushed_to: str | None = None
     signed: bool = False
-
-
-def gate_problem(record: VersionRecord) -> str | None:
-    """Why `record`'s tests do not allow promotion, or None when they do."""
-    spec = f"{record.model}@{record.version}"
-    tests = record.tests
-    rerun = f"run `mlops test {spec} --record`"
-    if not tests:
-        return f"it has no recorded tests; {rerun}"
-    sha = str(record.artifact.get("sha256", ""))
-    tested = str(tests.get("artifact_sha256", ""))
-    if tested != sha:
-        return (
-            f"its tests were recorded for artifact sha256 {tested[:12] or '?'}, not for its"
-            f" artifact {sha[:12]}; {rerun}"
-        )
-    test_data = [d for d in record.data.values() if d.get("role") == "test" and d.get("md5")]
-    if test_data and tests.get("data_md5") != test_data[0]["md5"]:
-        return (
-            f"its tests ran on test data md5 {str(tests.get('data_md5'))[:12]}, not on its"
-            f" own ({test_data[0]['path']}, md5 {str(test_data[0]['md5'])[:12]}); {rerun}"
-        )
-    if not tests.get("passed"):
-        failed = [str(c.get("name")) for c in tests.get("checks", []) if c.get("passed") is False]
-        return f"its recorded tests failed ({', '.join(failed) or 'see the record'})"
-    return None
 
 
 def _next_counter(root_tags: list[gitrefs.TagInfo], name: str) -> int:
@@ -106,7 +84,8 @@ def promote(
     root = project.root
     with repo_lock(root, f"model promote {name}@{version} {stage}"):
         tags = gitrefs.list_tags(root)
-        current = regtags.build_state(tags).get(name) or regtags.ModelState(name)
+        models = regtags.build_state(tags)
+        current = models.get(name) or regtags.ModelState(name)
         held = current.versions.get(version)
         if held is None or not held.active:
             what = "is deregistered" if held else "is not registered"
@@ -115,7 +94,7 @@ def promote(
         if holders == [held]:
             return Promoted(name, version, stage, None, [], False)
         record = load_record(project, name, version)
-        problem = gate_problem(record)
+        problem = gate_problem(project, record, models)
         if problem and not force:
             raise CheckFailed(
                 f"refusing to promote {name}@{version} to {stage}: {problem}",
@@ -123,8 +102,23 @@ def promote(
             )
         counter = _next_counter(tags, name)
         message = regtags.assign_message(name, version, stage)
+        # --force skips the test gate, never the policy: signatures are access control.
+        rule = project.config.policy.stages.get(stage)
+        signs_promotion = sign and rule is not None and "promotion" in rule.require
+        if refused := check_policy(project, name, version, stage, promotion_pending=sign):
+            tag = regtags.stage_tag(name, stage, counter)
+            raise CheckFailed(
+                f"refusing to promote {name}@{version} to {stage}: the policy is not met:"
+                f" {'; '.join(refused)}",
+                hint=f"promote with --sign (or sign the stage tag yourself: git tag -s '{tag}'"
+                f" -m '{message}' {held.commit})"
+                if "promotion" in project.config.policy.stages[stage].require and not sign
+                else "sign what the policy names (docs/security.md#stage-policies)",
+            )
         if force:
             message += f"\n\nforced: {reason}\ngate: {problem or 'the recorded tests had passed'}"
+        else:
+            message += "\n\ngate: passed"
         new = [gitrefs.NewTag(regtags.stage_tag(name, stage, counter), message, held.commit)]
         for other in holders:
             if other is held:
@@ -139,6 +133,8 @@ def promote(
                 )
             )
         gitrefs.create_tags(root, new, f"mlops: promote {name}@{version} to {stage}", sign=sign)
+        if signs_promotion:
+            _verify_signed_promotion(project, name, version, stage, new)
     pushed = gitrefs.push(root, [f"refs/tags/{t.name}" for t in new]) if push else None
     return Promoted(
         name,
@@ -149,6 +145,24 @@ def promote(
         force,
         pushed,
         sign,
+    )
+
+
+def _verify_signed_promotion(
+    project: Project, name: str, version: str, stage: str, new: list[gitrefs.NewTag]
+) -> None:
+    """The stage tag just signed must meet the policy (the key is yours, but is it one the
+    policy's group allows?); if not, the tags just written are deleted again, before
+    anything is pushed, and the promotion is refused."""
+    refused = check_policy(project, name, version, stage, promotion_tag=new[0].name)
+    if not refused:
+        return
+    gitrefs.delete_tags(project.root, [t.name for t in new], f"mlops: promote {name} undone")
+    raise CheckFailed(
+        f"refusing to promote {name}@{version} to {stage}: the policy is not met:"
+        f" {'; '.join(refused)}",
+        hint="sign with a key your allowed-signers file lists for the policy's group"
+        " (docs/security.md#stage-policies); nothing was kept",
     )
 
 

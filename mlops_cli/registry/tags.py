@@ -227,3 +227,40 @@ def build_state(tags: list[TagInfo]) -> dict[str, ModelState]:
 
 def stage_tag(name: str, stage: str, counter: int, *, cancel: bool = False) -> str:
     return f"{name}#{stage}{'!' if cancel else ''}#{counter}"
+
+
+_GATE_LINE = re.compile(r"^gate: ", re.MULTILINE)
+_RECORD_LINE = re.compile(r"^mlops record: ", re.MULTILINE)
+
+
+def tag_warnings(tags: list[TagInfo], name: str | None = None) -> dict[str, list[str]]:
+    """model -> what is odd about its registry tags: lightweight ones (never counted, as GTO
+    ignores them) and annotated ones that mlops did not write (counted, as GTO counts them,
+    but they did not go through `register` or the promotion gate). Where a stage policy
+    asks for a signature, neither counts as a promotion (registry/policy.py)."""
+    out: dict[str, list[str]] = {}
+    for tag in tags:
+        match = _TAG_RE.match(tag.name)
+        if not match or (name is not None and match["name"] != name):
+            continue
+        problem = None
+        if not tag.annotated:
+            problem = (
+                f"tag {tag.name} is lightweight (plain `git tag`): not counted, as GTO does;"
+                f" remove it with `git tag -d '{tag.name}'`"
+            )
+        elif match["cancel"] or match["deprecated"]:
+            continue
+        elif match["stage"] and not _GATE_LINE.search(tag.message):
+            problem = (
+                f"tag {tag.name} was not made by `mlops model promote` (no gate line in its"
+                " message): counted, as GTO does, but it did not go through the gate"
+            )
+        elif match["version"] and not _RECORD_LINE.search(tag.message):
+            problem = (
+                f"tag {tag.name} was not made by `mlops model register` (no `mlops record:`"
+                " line in its message)"
+            )
+        if problem:
+            out.setdefault(match["name"], []).append(problem)
+    return out

@@ -46,6 +46,7 @@ class ModelStatus:
     stages: dict[str, str]  # stage -> version
     tests: str  # passed | failed | missing | stale | n/a
     images: dict[str, str]  # version -> none | built | pushed (for the latest and stage holders)
+    warnings: list[str] = field(default_factory=list)  # lightweight tags, tags not by mlops
 
 
 @dataclass(frozen=True)
@@ -142,15 +143,25 @@ def _model(
     project: Project, name: str, current_md5: dict[str, str | None], findings: list[Finding]
 ) -> ModelStatus:
     """One model's row, its findings appended to `findings` in a fixed order: its records,
-    then (for the latest version) its artifact, data and tests, then its stages' images,
-    then a last stage lagging behind a passing version."""
-    from mlops_cli.registry.stages import gate_problem
+    then tag warnings and its stages' gate and policy, then (for the latest version) its
+    artifact, data and tests, then its stages' images, then a last stage lagging behind a
+    passing version, then the signatures of signed stages."""
+    from mlops_cli.registry import gate
 
-    model_state = _tags(project).get(name) or regtags.ModelState(name)
+    every = _tags(project)
+    model_state = every.get(name) or regtags.ModelState(name)
+
+    def gate_problem(record: Any) -> str | None:
+        return gate.gate_problem(project, record, every)
+
     versions = model_state.active_versions()
     records = _records(project.root, name, model_state, findings)
     _untagged_records(project.root, name, model_state, findings)
     stages = {s: h.version for s in project.config.stages if (h := model_state.in_stage(s))}
+    warnings = regtags.tag_warnings(_tag_list(project), name).get(name, [])
+    for warning in warnings:
+        findings.append(Finding("model", name, warning, "mlops model list", blocking=False))
+    _stage_findings(project, name, model_state, stages, records, gate_problem, findings)
     latest = versions[0].version if versions else None
     if latest is None:
         findings.append(
@@ -162,7 +173,7 @@ def _model(
                 blocking=False,
             )
         )
-        return ModelStatus(name, None, stages, "n/a", {})
+        return ModelStatus(name, None, stages, "n/a", {}, warnings)
     record = records.get(latest)
     tests = "missing"
     if record is not None:
@@ -172,7 +183,7 @@ def _model(
     images = _stage_images(name, stages, records, findings)
     _newer_passing(name, project.config.stages, stages, versions, records, gate_problem, findings)
     _signature_findings(project, name, stages, model_state, findings)
-    return ModelStatus(name, latest, stages, tests, images)
+    return ModelStatus(name, latest, stages, tests, images, warnings)
 
 
 def _records(
@@ -354,6 +365,43 @@ def _signature_findings(
         )
 
 
+def _stage_findings(
+    project: Project,
+    name: str,
+    model_state: regtags.ModelState,
+    stages: dict[str, str],
+    records: dict[str, Any],
+    gate_problem: Any,
+    findings: list[Finding],
+) -> None:
+    """A stage is stale when its version's record no longer passes the gate (the declared
+    checks grew, the record was edited) or its policy's signatures do not verify."""
+    from mlops_cli.registry.policy import check_policy
+
+    for stage, version in stages.items():
+        subject, rec = f"{name}#{stage}", records.get(version)
+        problem = gate_problem(rec) if rec is not None else None
+        if problem:
+            findings.append(
+                Finding(
+                    "model",
+                    subject,
+                    f"{version}: {problem}",
+                    f"mlops test {name}@{version} --record",
+                )
+            )
+        held = model_state.versions[version].stages[stage]
+        for reason in check_policy(project, name, version, stage, promotion_tag=held.tag):
+            findings.append(
+                Finding(
+                    "model",
+                    subject,
+                    f"{version}: policy: {reason}",
+                    "sign it (docs/security.md#stage-policies)",
+                )
+            )
+
+
 def _record_blobs(root: Path, name: str, versions: list[regtags.VersionState]) -> dict[str, bytes]:
     """version -> its record's bytes at HEAD, else (absent or empty there) at the version's
     tag: at most two `git cat-file --batch` calls, not one or two per version."""
@@ -372,10 +420,18 @@ def _record_blobs(root: Path, name: str, versions: list[regtags.VersionState]) -
     return raws
 
 
+def _tag_list(project: Project) -> list[gitrefs.TagInfo]:
+    cache = getattr(project, "_status_tag_list", None)
+    if cache is None:
+        cache = gitrefs.list_tags(project.root)
+        object.__setattr__(project, "_status_tag_list", cache)
+    return cache
+
+
 def _tags(project: Project) -> dict[str, regtags.ModelState]:
     cache = getattr(project, "_status_tags", None)
     if cache is None:
-        cache = regtags.build_state(gitrefs.list_tags(project.root))
+        cache = regtags.build_state(_tag_list(project))
         object.__setattr__(project, "_status_tags", cache)
     return cache
 

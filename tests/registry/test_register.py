@@ -72,6 +72,7 @@ def test_record_holds_the_lineage(project: Path) -> None:
         "sha256": digests(model).sha256,
         "bytes": model.stat().st_size,
         "dvc_md5": lock_entry(project, "train", "models/model.skops"),
+        "trusted_types": [],  # the list it is registered with (a later baseline load)
     }
     train = rec.data["train"]
     assert train["md5"] == lock_entry(project, "train", "data/prepared/train.csv", "deps")

@@ -1,15 +1,18 @@
 """registry/tags.py: GTO's tag format parsed and written, and the registry state replayed
 from tags (stages, deregistration, deprecation, ordering): in memory, and with real tags on
-a really trained project, read back by GTO itself."""
+a really trained project, read back by GTO itself. Tags mlops did not write (issue 13
+item 5): a lightweight `m#prod#1` and an annotated stage tag made by hand are reported by
+`model list/show` and `status`."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mlops_cli.common.errors import UsageError
-from mlops_cli.gitio.refs import TagInfo
+from mlops_cli.gitio.refs import TagInfo, list_tags
 from mlops_cli.project.root import open_project
 from mlops_cli.registry import records as registry
 from mlops_cli.registry import tags as regtags
@@ -26,6 +29,7 @@ from mlops_cli.registry.tags import (
     semver_key,
     stage_tag,
 )
+from mlops_cli.status.status import project_status
 from tests.modelproject import (
     NAME,
     git,
@@ -204,3 +208,46 @@ def test_tag_names_match_gtos_documented_format(project: Path) -> None:
     )
     assert messages["churn@v0.0.1!"] == "Deregistering artifact churn version v0.0.1"
     assert messages["churn@deprecated"] == "Deprecating artifact 'churn'"
+
+
+# -- tags mlops did not write ------------------------------------------------------------
+
+
+def test_lightweight_and_hand_made_stage_tags_are_reported(cli: Any, project: Path) -> None:
+    m = lambda *a: cli("-C", str(project), *a)  # noqa: E731
+    assert m("model", "register", NAME).exit_code == 0
+    commit = git(project, "rev-parse", f"{NAME}@v0.0.1^{{commit}}")
+    assert regtags.tag_warnings(list_tags(project)) == {}
+    listed = m("model", "list", "--json").json()
+    assert listed["warnings"] == []
+
+    git(project, "tag", f"{NAME}#prod#1", commit)  # lightweight: plain `git tag`
+    listed = m("model", "list", "--json").json()
+    [warning] = listed["warnings"]
+    assert warning.startswith(f"tag {NAME}#prod#1 is lightweight (plain `git tag`): not counted")
+    assert listed["versions"][0]["stages"] == []  # never a version in prod
+    human = m("model", "list")
+    assert f"warning: tag {NAME}#prod#1 is lightweight" in human.stderr
+
+    git(project, "tag", "-a", f"{NAME}#staging#2", "-m", "by hand", commit)
+    shown = m("model", "show", f"{NAME}@v0.0.1", "--json").json()
+    assert shown["stages"] == ["staging"]  # counted, as GTO counts it
+    assert len(shown["warnings"]) == 2
+    assert f"tag {NAME}#staging#2 was not made by `mlops model promote`" in shown["warnings"][1]
+
+    report = project_status(open_project(project))
+    [model] = report.models
+    assert model.warnings == shown["warnings"]
+    notes = [f.problem for f in report.findings if not f.blocking and f.subject == NAME]
+    assert shown["warnings"][0] in notes and shown["warnings"][1] in notes
+    assert not any("lightweight" in f.problem for f in report.stale)  # no policy: a note
+
+
+def test_tags_mlops_writes_raise_no_warning(cli: Any, project: Path) -> None:
+    m = lambda *a: cli("-C", str(project), *a)  # noqa: E731
+    m("model", "register", NAME)
+    m("test", f"{NAME}@v0.0.1", "--record")
+    assert m("model", "promote", NAME, "v0.0.1", "staging").exit_code == 0
+    assert m("model", "promote", NAME, "v0.0.1", "prod", "--force", "--reason", "x").exit_code == 0
+    assert m("model", "deprecate", f"{NAME}#staging").exit_code == 0
+    assert regtags.tag_warnings(list_tags(project)) == {}
