@@ -9,16 +9,30 @@ only for that reason. See docs/exit-codes.md.
 
 import sys
 
-from mlops_cli.cli.interrupts import _unraisable, check_interrupt, interrupt_lost, was_interrupted
+from mlops_cli.cli.interrupts import (
+    _unraisable,
+    check_interrupt,
+    interrupt_lost,
+    on_sigint,
+    sigint_seen,
+    was_interrupted,
+)
 
 
 def main() -> None:
     sys.unraisablehook = _unraisable
+    import _signal  # type: ignore[import-not-found]  # builtin, already loaded: no cost
+
+    _signal.signal(_signal.SIGINT, on_sigint)
     try:
         _main()
         check_interrupt()
-    except SystemExit:
-        if interrupt_lost():  # the command ran to its end after a Ctrl-C Python could not raise
+        if sigint_seen():  # a Ctrl-C whose KeyboardInterrupt something swallowed
+            raise KeyboardInterrupt
+    except SystemExit as exc:
+        # The command ran to its end after a Ctrl-C Python could not raise, or whose
+        # KeyboardInterrupt library code swallowed: still exit 130.
+        if interrupt_lost() or (sigint_seen() and exc.code != 130):
             sys.stderr.write("interrupted\n")
             raise SystemExit(130) from None
         raise

@@ -12,6 +12,21 @@ Imported by `entry.py` before `main()` runs, like `entry.py` itself: standard li
 import sys
 
 _lost_interrupt = False
+_sigint_seen = False
+
+
+def on_sigint(signum: int, frame: object) -> None:
+    """Python's own Ctrl-C handler (raise KeyboardInterrupt) that also remembers it ran, so
+    that code which swallows the exception (a bare `except:` in a library, C code clearing
+    any error) cannot make the run end with exit 0 as if no Ctrl-C had come (seen once in
+    CI: `model register` interrupted mid-run printed its success and exited 0)."""
+    global _sigint_seen
+    _sigint_seen = True
+    raise KeyboardInterrupt
+
+
+def sigint_seen() -> bool:
+    return _sigint_seen
 
 
 def was_interrupted(exc: BaseException) -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import types
@@ -11,6 +13,37 @@ from pathlib import Path
 import pytest
 
 from mlops_cli.cli import entry, interrupts
+
+
+@pytest.fixture(autouse=True)
+def _sigint_restored(monkeypatch: pytest.MonkeyPatch) -> object:
+    """entry.main() installs its Ctrl-C handler: give pytest its own back afterwards."""
+    before = signal.getsignal(signal.SIGINT)
+    monkeypatch.setattr(interrupts, "_sigint_seen", False)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_a_ctrl_c_that_library_code_swallowed_still_exits_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def swallowing() -> None:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            signal.sigtimedwait([], 0)  # a point where Python runs the handler
+            raise AssertionError("the handler did not raise")
+        except BaseException as exc:  # what a careless library does
+            assert isinstance(exc, KeyboardInterrupt)
+        raise SystemExit(0)  # and the command then "succeeds"
+
+    monkeypatch.setattr(interrupts, "_lost_interrupt", False)
+    monkeypatch.setattr(entry, "_main", swallowing)
+    monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)
+    with pytest.raises(SystemExit) as done:
+        entry.main()
+    assert done.value.code == 130
+    assert capsys.readouterr().err == "interrupted\n"
+    assert signal.getsignal(signal.SIGINT) is interrupts.on_sigint
 
 
 def test_a_command_that_ran_to_its_end_after_a_lost_ctrl_c_exits_130(
