@@ -2,8 +2,9 @@
 
 Every git command mlops runs goes through `git()` here; the rest of `gitio/` names what it
 asks (`refs`, `data`, `repo`, `state`), `porcelain.py` is the one `git status` reader and
-`objects.py` the one `git cat-file --batch` reader. No module outside `gitio/` runs git
-(but `scaffold/update.py`, still to move: docs/architecture.md).
+`objects.py` the one `git cat-file --batch` reader. A module outside `gitio/` that needs a
+git command of its own (`scaffold/update.py`, `scaffold/history.py`, `registry/verify.py`)
+runs it through `git()` too (but `registry/policy.py`, still to move: docs/architecture.md).
 
 - git not installed (not on PATH): InputError, exit 3, "git is not installed".
 - git has no identity for a commit or tag: InputError, exit 3, with the `git config` fix.

@@ -19,10 +19,8 @@ from __future__ import annotations
 import argparse
 import atexit
 import filecmp
-import os
 import re
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -31,6 +29,8 @@ from pathlib import Path
 from mlops_cli.common.errors import ConfigError, InputError
 from mlops_cli.common.fs import atomic_write_bytes
 from mlops_cli.common.yamlio import load_yaml
+from mlops_cli.gitio import repo as gitrepo
+from mlops_cli.gitio.run import git
 
 HISTORY_DIR = "_history"
 PATCH_FILE = "changes.patch"
@@ -95,22 +95,18 @@ def _version_of(folder: Path) -> str:
 def _git_env(cwd: Path) -> dict[str, str]:
     # Never let git find a repository around the temp folder (TMPDIR inside a checkout):
     # `git apply` would then patch paths relative to that repository's top.
-    env = dict(os.environ)
-    env["GIT_CEILING_DIRECTORIES"] = str(cwd.parent)
-    return env
+    return {"GIT_CEILING_DIRECTORIES": str(cwd.parent)}
 
 
 def _apply(patch: Path, folder: Path) -> None:
-    proc = subprocess.run(
-        ["git", "apply", "-p2", "--whitespace=nowarn", str(patch.resolve())],
-        cwd=folder,
+    proc = git(
+        folder,
+        *("apply", "-p2", "--whitespace=nowarn", str(patch.resolve())),
         env=_git_env(folder),
-        capture_output=True,
-        text=True,
         check=False,
     )
     if proc.returncode != 0:
-        detail = proc.stderr.strip().splitlines()[:1]
+        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[:1]
         raise ConfigError(
             f"{patch}: does not apply to the version it names"
             + (f" ({detail[0]})" if detail else "")
@@ -123,25 +119,21 @@ def diff(new: Path, old: Path, *, name: str, old_version: str, new_version: str)
         work = Path(tmp)
         shutil.copytree(new, work / "new", symlinks=True)
         shutil.copytree(old, work / "old", symlinks=True)
-        proc = subprocess.run(
-            [
-                "git",
-                *("-c", "core.quotePath=false", "-c", "diff.noprefix=false"),
-                *("-c", "diff.mnemonicPrefix=false"),
-                "diff",
-                "--no-index",
-                "--binary",
-                "--no-renames",
-                "--no-color",
-                "--no-ext-diff",
-                "--src-prefix=a/",
-                "--dst-prefix=b/",
-                "new",
-                "old",
-            ],
-            cwd=work,
+        proc = git(
+            work,
+            *("-c", "core.quotePath=false", "-c", "diff.noprefix=false"),
+            *("-c", "diff.mnemonicPrefix=false"),
+            "diff",
+            "--no-index",
+            "--binary",
+            "--no-renames",
+            "--no-color",
+            "--no-ext-diff",
+            "--src-prefix=a/",
+            "--dst-prefix=b/",
+            "new",
+            "old",
             env=_git_env(work),
-            capture_output=True,
             check=False,
         )
     if proc.returncode not in (0, 1):
@@ -197,25 +189,15 @@ def _tree_differences(a: Path, b: Path) -> list[str]:
 
 def released_tree(templates: Path, name: str, rev: str, into: Path) -> Path:
     """The folder `templates/<name>` as committed at `rev`, extracted under `into`."""
-    top = subprocess.run(
-        ["git", "-C", str(templates), "rev-parse", "--show-toplevel"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if top.returncode != 0:
+    repo = gitrepo.enclosing_worktree(templates)
+    if repo is None:
         raise InputError(f"{templates} is not in a git work tree")
-    repo = Path(top.stdout.strip())
-    prefix = (templates.resolve() / name).relative_to(repo.resolve()).as_posix()
+    prefix = (templates.resolve() / name).relative_to(repo).as_posix()
     archive = into / "released.tar"
-    proc = subprocess.run(
-        ["git", "-C", str(repo), "archive", "--format=tar", "-o", str(archive), rev, prefix],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = git(repo, "archive", "--format=tar", "-o", str(archive), rev, prefix, check=False)
     if proc.returncode != 0:
-        raise InputError(f"no {prefix} at {rev} in {repo}: {proc.stderr.strip()}")
+        stderr = proc.stderr.decode("utf-8", "replace").strip()
+        raise InputError(f"no {prefix} at {rev} in {repo}: {stderr}")
     with tarfile.open(archive) as tar:
         tar.extractall(into / "released", filter="data")
     return into / "released" / prefix

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import subprocess
 import tarfile
 import tempfile
 from collections.abc import Iterator
@@ -31,6 +30,10 @@ from typing import Any, Literal
 from mlops_cli.common.errors import ConfigError, InputError
 from mlops_cli.common.fs import atomic_write_bytes, ensure_inside, repo_lock
 from mlops_cli.common.progress import NullReporter, Reporter
+from mlops_cli.gitio import objects as gitobjects
+from mlops_cli.gitio import porcelain
+from mlops_cli.gitio import repo as gitrepo
+from mlops_cli.gitio.run import git
 from mlops_cli.project.root import CONFIG_FILE, Project
 from mlops_cli.scaffold import history
 from mlops_cli.scaffold.init import render_project
@@ -112,16 +115,12 @@ def update_project(
 
 
 def _require_clean(root: Path) -> None:
-    out = subprocess.run(
-        ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if out.returncode != 0:
+    proc = git(root, "status", "--porcelain=v1", "-z", "--untracked-files=no", check=False)
+    if proc.returncode != 0:
         raise InputError(f"{root} is not a git work tree", hint="template update needs git")
-    if out.stdout.strip():
-        changed = ", ".join(line[3:] for line in out.stdout.splitlines()[:5])
+    dirty = porcelain.parse(proc.stdout, errors="replace")
+    if dirty:
+        changed = ", ".join(list(dirty)[:5])
         raise InputError(
             f"the work tree has uncommitted changes ({changed}); nothing was changed",
             hint="commit or stash them first, so the update can be reviewed on its own",
@@ -160,24 +159,14 @@ def _old_version(new: Template, version: str, tmp: Path) -> tuple[Template, str]
     if new.builtin and history.is_entry(snapshot):
         rebuilt = history.materialize(snapshot, tmp)
         return load_template_dir(rebuilt, builtin=True), f"snapshot {snapshot}"
-    top = subprocess.run(
-        ["git", "-C", str(new.root), "rev-parse", "--show-toplevel"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if top.returncode != 0:
+    repo = gitrepo.enclosing_worktree(new.root)
+    if repo is None:
         return None
-    repo = Path(top.stdout.strip())
-    prefix = new.root.resolve().relative_to(repo.resolve()).as_posix()
+    prefix = new.root.resolve().relative_to(repo).as_posix()
     for tag in (f"v{version}", version, f"{new.name}-v{version}", f"{new.name}@{version}"):
         archive = tmp / "old.tar"
-        proc = subprocess.run(
-            ["git", "-C", str(repo), "archive", "--format=tar", "-o", str(archive), tag]
-            + ([prefix] if prefix != "." else []),
-            capture_output=True,
-            check=False,
-        )
+        paths = [prefix] if prefix != "." else []
+        proc = git(repo, "archive", "--format=tar", "-o", str(archive), tag, *paths, check=False)
         if proc.returncode == 0:
             with tarfile.open(archive) as tar:
                 tar.extractall(tmp / "old", filter="data")
@@ -192,13 +181,8 @@ def _old_version(new: Template, version: str, tmp: Path) -> tuple[Template, str]
 
 
 def _scaffold_commit(root: Path, version: str) -> str | None:
-    log = subprocess.run(
-        ["git", "-C", str(root), "log", "--format=%H%x00%s", "--reverse", "--", CONFIG_FILE],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    for line in log.stdout.splitlines():
+    log = git(root, "log", "--format=%H%x00%s", "--reverse", "--", CONFIG_FILE, check=False)
+    for line in log.stdout.decode("utf-8", "replace").splitlines():
         sha, _, subject = line.partition("\0")
         if subject.startswith("Scaffold from mlops template") and subject.endswith(version):
             return sha
@@ -206,19 +190,10 @@ def _scaffold_commit(root: Path, version: str) -> str | None:
 
 
 def _files_at_commit(root: Path, commit: str) -> dict[str, RenderedFile]:
-    names = subprocess.run(
-        ["git", "-C", str(root), "ls-tree", "-r", "--name-only", commit],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.splitlines()
-    out = {}
-    for name in names:
-        blob = subprocess.run(
-            ["git", "-C", str(root), "show", f"{commit}:{name}"], capture_output=True, check=True
-        ).stdout
-        out[name] = RenderedFile(name, blob, 0o644)
-    return out
+    listed = git(root, "ls-tree", "-r", "-z", "--name-only", commit).stdout
+    names = [raw.decode("utf-8", "surrogateescape") for raw in listed.split(b"\0") if raw]
+    blobs = gitobjects.read_blobs(root, commit, names)
+    return {name: RenderedFile(name, blobs[name], 0o644) for name in names if name in blobs}
 
 
 def _merge_all(
@@ -287,11 +262,8 @@ def _merge_file(base: bytes, ours: bytes, theirs: bytes) -> tuple[bytes, int]:
             p = Path(tmp) / name
             p.write_bytes(data)
             paths.append(str(p))
-        proc = subprocess.run(
-            ["git", "merge-file", "-p", "-L", "yours", "-L", "base", "-L", "template", *paths],
-            capture_output=True,
-            check=False,
-        )
+        labels = ("-L", "yours", "-L", "base", "-L", "template")
+        proc = git(None, "merge-file", "-p", *labels, *paths, check=False)
     if proc.returncode < 0 or proc.returncode > 127:
         raise InputError(f"git merge-file failed: {proc.stderr.decode(errors='replace')}")
     return proc.stdout, proc.returncode

@@ -188,3 +188,25 @@ def test_a_builtin_project_updates_from_the_packaged_snapshot(
     assert f"version: {current}" in (dest / "mlops.yaml").read_text()
     changed = git(dest, "status", "--porcelain").split()
     assert ".github/workflows/mlops.yml" in changed and "mlops.yaml" in changed
+
+
+def test_the_scaffold_commit_base_reads_any_file_name(tmp_path: Path) -> None:
+    """The scaffold commit's files are listed NUL-separated and read in one batch, so a
+    name git would quote (a space, non-ASCII) is read like any other."""
+    name = "naïve notes.txt"
+    repo = tmp_path / "tpl"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    release(repo, {**V1, name: "one\ntwo\nthree\n"}, "1.0.0")
+    dest = tmp_path / "proj"
+    tpl = load_template_dir(repo, builtin=False)
+    init_project(dest, tpl, resolve_answers(tpl, {}, dest_name="proj"))
+    (dest / name).write_text("one, mine\ntwo\nthree\n")
+    git(dest, "commit", "-qam", "my edits")
+    release(repo, {**V2, name: "one\ntwo\nthree, the template's\n"}, "1.1.0")
+    untagged = tmp_path / "untagged"
+    shutil.copytree(repo, untagged, ignore=shutil.ignore_patterns(".git"))
+    result = update_project(open_project(dest), template_ref=str(untagged))
+    assert result.base_source.startswith("scaffold commit")
+    assert outcomes(result)[name] == "merged"
+    assert (dest / name).read_text() == "one, mine\ntwo\nthree, the template's\n"
