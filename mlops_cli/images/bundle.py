@@ -27,6 +27,9 @@ from mlops_cli.runtime import METADATA_FILE, METADATA_SCHEMA_VERSION, SIGNATURE_
 # What the runtime itself imports, pinned to the versions installed beside mlops (the ones
 # its tests ran with) unless the model's record pins them already.
 RUNTIME_PACKAGES = ("uvicorn", "h11", "click", "numpy", "pandas")
+# What the runtime verifies a model-signing bundle with; model-signing 1.1 imports OpenSSL
+# without declaring it (as in pyproject.toml).
+SIGNATURE_PACKAGES = ("model-signing", "pyopenssl")
 FORMAT_PACKAGES = {"skops": ("skops", "scikit-learn"), "joblib": ("joblib",), "pickle": ()}
 
 
@@ -116,8 +119,9 @@ def prepare_bundle(
                     f"{package} is not in the model's environment; pinned to {pins[_norm(package)]}"
                 )
     signature = _signature(project, name, version)
-    if signature is not None and "model-signing" not in pins:
-        pins["model-signing"] = _installed("model-signing")  # the container verifies with it
+    if signature is not None:  # the container verifies it at start (runtime/signature.py)
+        for package in SIGNATURE_PACKAGES:
+            pins.setdefault(_norm(package), _installed(package))
     for note in notes:
         reporter.warn(note)
     commit = ((record or {}).get("git") or {}).get("commit") or gitrefs.head_or_none(project.root)
