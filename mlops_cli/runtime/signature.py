@@ -32,7 +32,11 @@ def _key_hint(path: Path) -> str | None:
     from cryptography.hazmat.primitives import serialization
 
     try:
-        key: Any = serialization.load_pem_public_key(path.read_bytes())
+        raw_key = path.read_bytes()
+    except OSError as exc:  # e.g. a mounted key the container's user (10001) cannot read
+        raise ModelLoadError(f"cannot read the model key {path} ({KEYS_ENV}): {exc}") from None
+    try:
+        key: Any = serialization.load_pem_public_key(raw_key)
     except ValueError:
         return None  # not a PEM public key (a README in the folder): not a key
     raw = key.public_bytes(
