@@ -442,22 +442,26 @@ def deprecate(
         str | None, typer.Option("-m", "--message", help="Why (tag message).")
     ] = None,
     push: PushOption = False,
+    sign: SignOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Deprecate a version, empty a stage, or deprecate a model (GTO's tag format).
 
+    --sign: git signs every tag it writes, as promote --sign does.
+
     Example:
 
-      mlops model deprecate churn@v0.1.0 -m "leaks the label"
+      mlops model deprecate churn@v0.1.0 -m "leaks the label" --sign
     """
     from mlops_cli.registry.stages import deprecate as do_deprecate
 
     st = state(ctx, json_output)
-    done = do_deprecate(_project(st), spec, message=message, push=push)
+    done = do_deprecate(_project(st), spec, message=message, push=push, sign=sign)
     if st.json:
         st.emit("model deprecate", {"result": done})
         return
-    st.success(f"deprecated {spec} ({', '.join(done.tags)})")
+    signed = ", signed" if done.signed else ""
+    st.success(f"deprecated {spec} ({', '.join(done.tags)}{signed})")
 
 
 @app.command("card")

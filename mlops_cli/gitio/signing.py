@@ -187,31 +187,54 @@ def outside_repository(path_text: str, root: Path, what: str, source: str) -> Pa
     return resolved
 
 
-def allowed_signers(root: Path) -> AllowedSigners:
-    """The SSH allowed-signers file: `MLOPS_ALLOWED_SIGNERS`, else `gpg.ssh.allowedSignersFile`
-    of the global or system git config. A repository-local setting is never read."""
+def configured_signers(root: Path, *, min_trust: str | None = None) -> AllowedSigners:
+    """The SSH allowed-signers file as configured: `MLOPS_ALLOWED_SIGNERS`, else
+    `gpg.ssh.allowedSignersFile` of the global or system git config; a repository-local
+    setting is never read. A relative path, or one inside the repository, is refused
+    (UnsafeError, exit 4); whether the file exists is the caller's to check.
+
+    `min_trust`: a floor for `gpg.minTrustLevel` (a stage policy asks for `fully`); the
+    user's own level counts when it is stricter."""
     text, source = os.environ.get(ALLOWED_ENV, "").strip(), ALLOWED_ENV
     if not text:
         found = _outside_config("gpg.ssh.allowedSignersFile")
         if found is None:
-            return AllowedSigners(None, "none configured", _verify_config(None))
+            return AllowedSigners(None, "none configured", _verify_config(None, min_trust))
         text, source = found
     path = outside_repository(text, root, "the allowed signers file", source)
-    if not path.is_file():
+    return AllowedSigners(path, source, _verify_config(path, min_trust))
+
+
+def allowed_signers(root: Path, *, min_trust: str | None = None) -> AllowedSigners:
+    """`configured_signers`, and InputError (exit 3) when the file it names is not there."""
+    signers = configured_signers(root, min_trust=min_trust)
+    if signers.path is not None and not signers.path.is_file():
         raise InputError(
-            f"the allowed signers file {path} ({source}) does not exist",
+            f"the allowed signers file {signers.path} ({signers.source}) does not exist",
             hint="create it (one `principal key` line per signer, see ssh-keygen(1))",
         )
-    return AllowedSigners(path, source, _verify_config(path))
+    return signers
 
 
-def _verify_config(path: Path | None) -> tuple[str, ...]:
+# git's trust levels, weakest first (gpg-interface.c); a name git does not know is passed
+# through unchanged, and git refuses to verify with it.
+_TRUST_LEVELS = ("undefined", "never", "marginal", "fully", "ultimate")
+
+
+def _stricter(level: str, floor: str | None) -> str:
+    if floor is None or level.lower() not in _TRUST_LEVELS:
+        return level
+    return max(level.lower(), floor, key=_TRUST_LEVELS.index)
+
+
+def _verify_config(path: Path | None, min_trust: str | None = None) -> tuple[str, ...]:
     args = ["-c", f"gpg.ssh.allowedSignersFile={path or os.devnull}"]
     for key, default in _VERIFY_PROGRAMS:
         found = _outside_config(key)
         args += ["-c", f"{key}={found[0] if found else default}"]
     trust = _outside_config("gpg.minTrustLevel")
-    args += ["-c", f"gpg.minTrustLevel={trust[0] if trust else 'marginal'}"]
+    level = _stricter(trust[0] if trust else "marginal", min_trust)
+    args += ["-c", f"gpg.minTrustLevel={level}"]
     return tuple(args)
 
 
@@ -222,17 +245,29 @@ class Signature:
     key: str | None = None  # the key's fingerprint
     detail: str = ""
 
+    @property
+    def principal(self) -> str | None:
+        """Who signed, as an allowed-signers file or a policy's group names them: the SSH
+        principal, or the e-mail address of the GPG user id (`Alice <alice@example.com>`)."""
+        if self.signer is None:
+            return None
+        found = re.search(r"<([^>]+)>", self.signer)
+        return found[1].strip() if found else self.signer.strip()
+
 
 _SSH_GOOD = re.compile(r'Good "git" signature for (?P<who>.+?) with (?P<alg>\S+) key (?P<key>\S+)')
 _SSH_KEY = re.compile(r'Good "git" signature with \S+ key (?P<key>\S+)')
-_GPG_GOOD = re.compile(r"\[GNUPG:\] GOODSIG (?P<keyid>\S+) (?P<who>.*)")
-_GPG_VALID = re.compile(r"\[GNUPG:\] VALIDSIG (?P<fpr>\S+)")
+_GPG_GOOD = re.compile(r"^\[GNUPG:\] GOODSIG (?P<keyid>\S+) (?P<who>.*)", re.MULTILINE)
+_GPG_VALID = re.compile(r"^\[GNUPG:\] VALIDSIG (?P<fpr>\S+)", re.MULTILINE)
+LIGHTWEIGHT = "a lightweight tag, which cannot carry a signature"
 
 
 def verify(root: Path, kind: Literal["commit", "tag"], rev: str,
            signers: AllowedSigners) -> Signature:  # fmt: skip
     """Verify the signature on commit or tag `rev` with the allowed signers given (and the
-    user's own GPG keyring for OpenPGP), never with the repository's own settings."""
+    user's own GPG keyring for OpenPGP), never with the repository's own settings. This is
+    the one verifier of git signatures: `mlops model verify`, `status` and stage policies
+    (registry/policy.py) all ask it."""
     config = signers.git_args or _verify_config(signers.path)
     args = ["git", *config, "-C", str(root), f"verify-{kind}", "--raw", rev]
     proc = _run(args)
@@ -241,6 +276,8 @@ def verify(root: Path, kind: Literal["commit", "tag"], rev: str,
     if "no signature found" in text or (proc.returncode != 0 and not text.strip()):
         # verify-tag says so; verify-commit of an unsigned commit says nothing and exits 1
         return Signature("unsigned", detail="no signature")
+    if proc.returncode != 0 and "cannot verify a non-tag object" in text:
+        return Signature("unsigned", detail=LIGHTWEIGHT)
     if (good := _SSH_GOOD.search(text)) and proc.returncode == 0:
         return Signature("good", good["who"], good["key"])
     if (gpg := _GPG_GOOD.search(text)) and proc.returncode == 0:

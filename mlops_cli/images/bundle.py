@@ -7,6 +7,7 @@ out the way `mlops_cli.runtime` reads it: the artifact and `metadata.json`.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import json
 import shutil
@@ -21,11 +22,14 @@ from mlops_cli.common.fs import sha256_file
 from mlops_cli.common.progress import Reporter
 from mlops_cli.gitio import refs as gitrefs
 from mlops_cli.project.root import Project
-from mlops_cli.runtime import METADATA_FILE, METADATA_SCHEMA_VERSION
+from mlops_cli.runtime import METADATA_FILE, METADATA_SCHEMA_VERSION, SIGNATURE_FILE
 
 # What the runtime itself imports, pinned to the versions installed beside mlops (the ones
 # its tests ran with) unless the model's record pins them already.
 RUNTIME_PACKAGES = ("uvicorn", "h11", "click", "numpy", "pandas")
+# What the runtime verifies a model-signing bundle with; model-signing 1.1 imports OpenSSL
+# without declaring it (as in pyproject.toml).
+SIGNATURE_PACKAGES = ("model-signing", "pyopenssl")
 FORMAT_PACKAGES = {"skops": ("skops", "scikit-learn"), "joblib": ("joblib",), "pickle": ()}
 
 
@@ -51,6 +55,9 @@ class Bundle:
     # Dotted names of the classes and functions the artifact references beyond skops'
     # defaults (skops: its untrusted types; pickle: its globals), read without loading it.
     referenced: list[str] = field(default_factory=list)
+    # The version's model-signing bundle (from its registration commit), None if unsigned:
+    # the container checks it at start when MLOPS_MODEL_KEYS is set (runtime/signature.py).
+    signature: builtins.bytes | None = None  # (`bytes` is a field of this class)
 
     @property
     def artifact_name(self) -> str:
@@ -77,6 +84,7 @@ class Bundle:
             "data": self.data,
             "packages": self.pins,
             "lineage": self.lineage,
+            **({"signature": SIGNATURE_FILE} if self.signature is not None else {}),
         }
 
 
@@ -110,6 +118,10 @@ def prepare_bundle(
                 notes.append(
                     f"{package} is not in the model's environment; pinned to {pins[_norm(package)]}"
                 )
+    signature = _signature(project, name, version)
+    if signature is not None:  # the container verifies it at start (runtime/signature.py)
+        for package in SIGNATURE_PACKAGES:
+            pins.setdefault(_norm(package), _installed(package))
     for note in notes:
         reporter.warn(note)
     commit = ((record or {}).get("git") or {}).get("commit") or gitrefs.head_or_none(project.root)
@@ -141,7 +153,20 @@ def prepare_bundle(
         target=model_cfg.target,
         notes=notes,
         referenced=referenced,
+        signature=signature,
     )
+
+
+def _signature(project: Project, name: str, version: str | None) -> bytes | None:
+    """The model-signing bundle committed with the version's registration (None: unsigned,
+    or the workspace model)."""
+    if version is None:
+        return None
+    from mlops_cli.registry.records import signature_path
+    from mlops_cli.registry.tags import register_tag
+
+    tag = register_tag(name, version)
+    return gitrefs.read_blob(project.root, f"refs/tags/{tag}", signature_path(name, version))
 
 
 def write_model_dir(
@@ -156,10 +181,15 @@ def write_model_dir(
     shutil.copyfile(bundle.artifact, target)
     if sha256_file(target)[0] != bundle.sha256:
         raise InputError(f"{bundle.artifact} changed while it was being copied; build again")
+    written = [target]
+    if bundle.signature is not None:
+        sig = dest / SIGNATURE_FILE
+        sig.write_bytes(bundle.signature)
+        written.append(sig)
     meta = dest / METADATA_FILE
     # Not sorted: the input columns keep the schema's order.
     meta.write_text(json.dumps({**bundle.metadata(), "locked": locked}, indent=2) + "\n")
-    return [target, meta]
+    return [*written, meta]
 
 
 def _check_safe(

@@ -29,7 +29,14 @@ from mlops_cli.project.root import Project
 IMAGE_UID = 10001
 LABEL_PREFIX = "mlops."
 OCI = "org.opencontainers.image."
-_RUNTIME_FILES = ("__init__.py", "__main__.py", "app.py", "model.py", "pickleguard.py")
+_RUNTIME_FILES = (
+    "__init__.py",
+    "__main__.py",
+    "app.py",
+    "model.py",
+    "pickleguard.py",
+    "signature.py",
+)
 _DIGEST_PINNED = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 

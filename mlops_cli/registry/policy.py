@@ -3,23 +3,23 @@
     check_policy(project, name, version, stage, *, promotion_tag=None) -> list[str]
         why `name@version` may not count as being in `stage` (empty: it may). `promote`
         and `status --check` both ask this one function.
-    verify_signature(root, kind, ref, signers_file) -> Signature
-        the one place a signature is verified (`git verify-tag` / `git verify-commit`).
+
+Signatures are verified by gitio/signing.py (`signing.verify`), the one verifier of git
+signatures, which `mlops model verify` uses too; a policy asks it for GPG trust of at least
+`fully` (POLICY_TRUST).
 
 Who may sign comes from two places, and only one of them is the repository's: the policy
 in mlops.yaml names groups of principals, but a principal counts only when the signing key
 is listed for it in an allowed-signers file that the local user or the CI provides:
-`MLOPS_ALLOWED_SIGNERS`, else `gpg.ssh.allowedSignersFile` of the user's global git config.
-The repository's own `.git/config` and work tree are never read for it (a clone writes
-them), and git is told the file on its command line, which outranks every config file.
+`MLOPS_ALLOWED_SIGNERS`, else `gpg.ssh.allowedSignersFile` of the user's global or system
+git config. The repository's own `.git/config` and work tree are never read for it (a clone
+writes them; a relative path or one inside the repository is refused, exit 4), and git is
+told the file and the programs it runs on its command line, which outranks every config
+file.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,81 +27,31 @@ from mlops_cli.common.errors import MlopsError
 from mlops_cli.common.yamlio import parse_yaml
 from mlops_cli.gitio import objects as gitobjects
 from mlops_cli.gitio import run as gitrun
+from mlops_cli.gitio import signing
 from mlops_cli.project.root import Project
 from mlops_cli.registry import tags as regtags
 from mlops_cli.registry.layout import record_path
 
-ALLOWED_SIGNERS_ENV = "MLOPS_ALLOWED_SIGNERS"
-_SSH_GOOD = re.compile(r'Good "git" signature for (?P<who>.+?) with \S+ key')
-_GPG_GOOD = re.compile(r"^\[GNUPG:\] GOODSIG [0-9A-Fa-f]+ .*?<(?P<who>[^>]+)>", re.MULTILINE)
+ALLOWED_SIGNERS_ENV = signing.ALLOWED_ENV
+# A GPG key counts for a policy only when the user's keyring trusts it fully (or more, if
+# the user's own gpg.minTrustLevel asks more); an SSH key only when the file lists it.
+POLICY_TRUST = "fully"
 
 
-@dataclass(frozen=True)
-class Signature:
-    ok: bool
-    principal: str | None  # who signed, as the allowed-signers file (or GPG) names them
-    detail: str  # why not, when not ok
-
-
-def allowed_signers_file() -> Path | None:
-    """`MLOPS_ALLOWED_SIGNERS`, else the global git config's `gpg.ssh.allowedSignersFile`."""
-    env = os.environ.get(ALLOWED_SIGNERS_ENV, "").strip()
-    if env:
-        return Path(env).expanduser()
-    try:
-        proc = subprocess.run(
-            ["git", "config", "--global", "--type=path", "--get", "gpg.ssh.allowedSignersFile"],
-            capture_output=True,
-            check=False,
-            cwd=Path.home() if Path.home().is_dir() else None,
+def _reason(what: str, signature: signing.Signature, signers: Path) -> str:
+    """Why `what` does not count, from a signature that is not good."""
+    if signature.status == "unsigned":
+        if signature.detail == signing.LIGHTWEIGHT:
+            return f"{what} is {signing.LIGHTWEIGHT}"
+        return f"{what} is not signed"
+    if signature.status == "untrusted":
+        if signature.signer is None:  # SSH: a valid signature, no principal for its key
+            return f"{what} is signed by a key that {signers} does not list"
+        return (
+            f"{what} is signed by {signature.signer}, whose key your GPG keyring does not"
+            " trust enough (gpg.minTrustLevel)"
         )
-    except FileNotFoundError:
-        return None
-    value = proc.stdout.decode("utf-8", "replace").strip()
-    return Path(value).expanduser() if proc.returncode == 0 and value else None
-
-
-def verify_signature(
-    root: Path, kind: Literal["tag", "commit"], ref: str, signers_file: Path
-) -> Signature:
-    """Verify the signature of a tag or commit with git itself (SSH or GPG signatures).
-
-    The programs and the allowed-signers file are set on git's command line, so a
-    repository's `.git/config` cannot point verification at its own program or list.
-    """
-    proc = subprocess.run(
-        [
-            "git",
-            "-C",
-            str(root),
-            "-c",
-            f"gpg.ssh.allowedSignersFile={signers_file}",
-            "-c",
-            "gpg.ssh.program=ssh-keygen",
-            "-c",
-            "gpg.program=gpg",
-            # An SSH key not in the list verifies as "good, unknown key": not enough.
-            "-c",
-            "gpg.minTrustLevel=fully",
-            f"verify-{kind}",
-            "--raw",
-            ref,
-        ],
-        capture_output=True,
-        check=False,
-    )
-    text = (proc.stderr + proc.stdout).decode("utf-8", "replace")
-    found = _SSH_GOOD.search(text) or _GPG_GOOD.search(text)
-    if proc.returncode == 0 and found:
-        return Signature(True, found["who"].strip(), "")
-    if "non-tag object" in text:
-        return Signature(False, None, "is a lightweight tag, which cannot carry a signature")
-    if "no signature found" in text or not text.strip():
-        return Signature(False, None, "is not signed")
-    if "No principal matched" in text or 'Good "git" signature with' in text:
-        return Signature(False, None, f"is signed by a key that {signers_file} does not list")
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    return Signature(False, None, f"does not verify ({first[:200] or 'not signed'})")
+    return f"{what} does not verify ({signature.detail})"
 
 
 def recording_commit(root: Path, name: str, version: str) -> str | None:
@@ -152,7 +102,8 @@ def check_policy(
     if rule is None:
         return []
     group = project.config.policy.signers[rule.signers]
-    signers = allowed_signers_file()
+    configured = signing.configured_signers(project.root, min_trust=POLICY_TRUST)
+    signers = configured.path
     if signers is None:
         return [
             f"stage {stage} requires signatures ({', '.join(rule.require)}), but no"
@@ -182,9 +133,9 @@ def check_policy(
             continue
         else:
             ref, what = f"refs/tags/{promotion_tag}", f"the promotion tag {promotion_tag}"
-        signature = verify_signature(root, kind, ref, signers)
-        if not signature.ok:
-            reasons.append(f"{what} {signature.detail}")
+        signature = signing.verify(root, kind, ref, configured)
+        if signature.status != "good":
+            reasons.append(_reason(what, signature, signers))
         elif signature.principal not in group:
             reasons.append(
                 f"{what} is signed by {signature.principal}, who is not in signer group"

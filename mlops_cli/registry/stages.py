@@ -172,14 +172,25 @@ class Deprecated:
     tags: list[str]
     what: str  # "version", "stage" or "model"
     pushed_to: str | None = None
+    signed: bool = False
 
 
 def deprecate(
-    project: Project, spec: str, *, message: str | None = None, push: bool = False
+    project: Project,
+    spec: str,
+    *,
+    message: str | None = None,
+    push: bool = False,
+    sign: bool = False,
 ) -> Deprecated:
     """GTO's three kinds: `name@v1.2.0` deregisters a version (`name@v1.2.0!`), `name#prod`
-    empties a stage (`name#prod!#N`), `name` deprecates the whole model (`name@deprecated`)."""
+    empties a stage (`name#prod!#N`), `name` deprecates the whole model (`name@deprecated`).
+    With `sign`, git signs every tag it writes (as `promote --sign`)."""
     name, version, stage = parse_spec(spec)
+    if sign:
+        from mlops_cli.gitio.signing import require_signing
+
+        require_signing(project.root)
     model_config(project, name)
     root = project.root
     with repo_lock(root, f"model deprecate {spec}"):
@@ -212,6 +223,6 @@ def deprecate(
             text = message or regtags.deprecate_message(name)
             new.append(gitrefs.NewTag(f"{name}@deprecated", text, target))
             what = "model"
-        gitrefs.create_tags(root, new, f"mlops: deprecate {spec}")
+        gitrefs.create_tags(root, new, f"mlops: deprecate {spec}", sign=sign)
     pushed = gitrefs.push(root, [f"refs/tags/{t.name}" for t in new]) if push else None
-    return Deprecated(name, [t.name for t in new], what, pushed)
+    return Deprecated(name, [t.name for t in new], what, pushed, sign)

@@ -3,6 +3,9 @@
 serve     HTTP on $MLOPS_HOST:$MLOPS_PORT (default 0.0.0.0:8080), $MLOPS_WORKERS processes
 predict   batch: CSV (or JSON records with --format json) on stdin, CSV or JSON on stdout
 health    exit 0 when the local server answers /health (the image's HEALTHCHECK)
+
+serve and predict first check the model's model-signing bundle when MLOPS_MODEL_KEYS is
+set (runtime/signature.py): exit 3 when it is missing or does not verify.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 
 from mlops_cli.runtime import HOST_ENV, MODEL_DIR_ENV, PORT_ENV, WORKERS_ENV
 from mlops_cli.runtime.model import InputProblems, ModelLoadError, load
+from mlops_cli.runtime.signature import check_signature
 
 EXIT_BAD_INPUT = 65  # sysexits EX_DATAERR: the records did not fit the schema
 
@@ -34,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ[MODEL_DIR_ENV] = str(args.model_dir)
     try:
+        if args.command in ("serve", "predict"):
+            # The container's own check; `mlops serve` on the host does not come here.
+            signed_by = check_signature(Path(args.model_dir))
+            if signed_by is not None:
+                print(f"mlops-runtime: model signature verified ({signed_by})", file=sys.stderr)
         if args.command == "serve":
             return serve_http(args.host, args.port, args.workers, Path(args.model_dir))
         if args.command == "predict":

@@ -391,7 +391,11 @@ def _stage_findings(
                 )
             )
         held = model_state.versions[version].stages[stage]
-        for reason in check_policy(project, name, version, stage, promotion_tag=held.tag):
+        try:
+            reasons = check_policy(project, name, version, stage, promotion_tag=held.tag)
+        except MlopsError as exc:  # an allowed-signers path the repository could write
+            reasons = [f"not checked: {exc.message}"]
+        for reason in reasons:
             findings.append(
                 Finding(
                     "model",

@@ -113,6 +113,26 @@ def test_allowed_signers_come_from_env_or_global_config_only(
             signing.allowed_signers(repo)
 
 
+def test_a_policy_floor_raises_the_trust_level_never_lowers_it(
+    repo: Path, isolated_env: Path
+) -> None:
+    assert "gpg.minTrustLevel=marginal" in signing.allowed_signers(repo).git_args
+    assert "gpg.minTrustLevel=fully" in signing.allowed_signers(repo, min_trust="fully").git_args
+    _git(repo, "config", "gpg.minTrustLevel", "undefined")  # repo-local: ignored
+    assert "gpg.minTrustLevel=fully" in signing.allowed_signers(repo, min_trust="fully").git_args
+    _git(repo, "config", "--global", "gpg.minTrustLevel", "ultimate")
+    for floor in (None, "fully"):
+        found = signing.allowed_signers(repo, min_trust=floor)
+        assert "gpg.minTrustLevel=ultimate" in found.git_args
+
+
+def test_a_lightweight_tag_is_unsigned(repo: Path, tmp_path: Path) -> None:
+    _git(repo, "tag", "m@v0.0.1")
+    signers = signing.AllowedSigners(tmp_path / "allowed", "test")
+    sig = signing.verify(repo, "tag", "refs/tags/m@v0.0.1", signers)
+    assert (sig.status, sig.detail) == ("unsigned", signing.LIGHTWEIGHT)
+
+
 @pytest.fixture
 def gnupg(monkeypatch: pytest.MonkeyPatch) -> Any:
     """A throwaway GnuPG home (a short path: the agent's socket lives there), its agent
@@ -156,3 +176,8 @@ def test_openpgp_signing_through_git(repo: Path, tmp_path: Path, gnupg: Path,
     for kind, rev in (("tag", "refs/tags/m@v0.0.1"), ("commit", commit)):
         sig = signing.verify(repo, kind, rev, signers)  # type: ignore[arg-type]
         assert (sig.status, sig.signer, sig.key) == ("good", "Alice <alice@example.com>", fpr)
+        assert sig.principal == "alice@example.com"  # as a policy's group names the signer
+    # A stage policy asks for full trust: the key is the user's own (ultimate), so it counts.
+    strict = signing.allowed_signers(repo, min_trust="fully")
+    assert "gpg.minTrustLevel=fully" in strict.git_args
+    assert signing.verify(repo, "commit", commit, strict).status == "good"

@@ -408,3 +408,54 @@ def test_the_container_refuses_a_gadget_model_at_start(
     assert info.value.exit_status != 0
     assert b"allow-list" in (info.value.stderr or b"")
     assert not (folder / "pwned").exists()
+
+
+def test_a_signed_image_checks_its_model_signature_at_start(
+    cli: Any, docker_env: Any, image_project: Path, tmp_path: Path, isolated_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Issue 13: an image of a version registered with --sign carries the model's bundle
+    and model-signing; with MLOPS_MODEL_KEYS mounted in, the container verifies the model
+    bytes with them (alice's key) and refuses to start with a key that did not sign it."""
+    import docker
+
+    from tests.runtime.test_signature import _ec_key
+    from tests.sshkeys import keypair
+
+    ssh_key = keypair(tmp_path, "alice")
+    keys = tmp_path / "keys"
+    model_key, alice_pub = _ec_key(keys, "alice")
+    _, mallory_pub = _ec_key(keys, "mallory")
+    gitconfig = isolated_env / ".gitconfig"
+    with gitconfig.open("a") as f:
+        f.write(f"[gpg]\n\tformat = ssh\n[user]\n\tsigningKey = {ssh_key}.pub\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    monkeypatch.setenv("MLOPS_SIGNING_KEY", str(model_key))
+    out = cli("-C", str(image_project), "model", "register", "churn", "--sign")
+    assert out.exit_code == 0, out.stderr
+    result = build(image_project, "churn@v0.0.1")
+
+    mounted = tmp_path / "mounted"
+    mounted.mkdir()
+    for pub in (alice_pub, mallory_pub):
+        (mounted / pub.name).write_bytes(pub.read_bytes())
+        (mounted / pub.name).chmod(0o644)
+    mounted.chmod(0o755)
+    volumes = {str(mounted): {"bind": "/keys", "mode": "ro"}}
+    check = (
+        "from pathlib import Path; from mlops_cli.runtime.signature import check_signature;"
+        " print(check_signature(Path('/app/model')))"
+    )
+    out = docker_env.containers.run(
+        result.image_id, entrypoint=["/opt/venv/bin/python", "-c", check],
+        environment={"MLOPS_MODEL_KEYS": f"/keys/{alice_pub.name}"}, volumes=volumes,
+        network_mode="none", remove=True,
+    )  # fmt: skip
+    assert out.decode().strip() == f"/keys/{alice_pub.name}"
+    with pytest.raises(docker.errors.ContainerError) as info:
+        docker_env.containers.run(
+            result.image_id, environment={"MLOPS_MODEL_KEYS": f"/keys/{mallory_pub.name}"},
+            volumes=volumes, network_mode="none", remove=True, stderr=True,
+        )  # fmt: skip
+    assert info.value.exit_status == 3
+    assert b"is signed by a key it does not name" in (info.value.stderr or b"")

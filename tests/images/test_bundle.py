@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import joblib
 import pytest
@@ -61,3 +62,44 @@ def test_a_missing_model_file_or_version(image_project: Path) -> None:
         prepare_bundle(project, "churn", reporter=NullReporter())
     with pytest.raises(InputError, match=r"churn has no registered version|not registered"):
         prepare_bundle(project, "churn@v9.9.9", reporter=NullReporter())
+
+
+def test_a_signed_version_carries_its_model_signing_bundle(
+    cli: Any, image_project: Path, tmp_path: Path, isolated_env: Path, monkeypatch: Any
+) -> None:
+    """`image build` of a version registered with --sign puts its bundle beside the model
+    (`model.sig`, named in metadata.json) and model-signing in the wheelhouse, so the
+    container can check it at start (runtime/signature.py)."""
+    from mlops_cli.runtime import SIGNATURE_FILE
+    from mlops_cli.runtime.signature import KEYS_ENV, check_signature
+    from tests.runtime.test_signature import _ec_key
+    from tests.sshkeys import HAVE_SSH_KEYGEN, keypair
+
+    if not HAVE_SSH_KEYGEN:
+        pytest.skip("ssh-keygen is not installed")
+    ssh_key = keypair(tmp_path, "alice")
+    model_key, model_pub = _ec_key(tmp_path / "keys", "alice")
+    gitconfig = isolated_env / ".gitconfig"
+    with gitconfig.open("a") as f:
+        f.write(f"[gpg]\n\tformat = ssh\n[user]\n\tsigningKey = {ssh_key}.pub\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    monkeypatch.setenv("MLOPS_SIGNING_KEY", str(model_key))
+    out = cli("-C", str(image_project), "model", "register", "churn", "--sign")
+    assert out.exit_code == 0, out.stderr
+
+    project = open_project(image_project)
+    bundle = prepare_bundle(project, "churn@v0.0.1", reporter=NullReporter())
+    committed = image_project / ".mlops/models/churn/v0.0.1.sig"
+    assert bundle.signature == committed.read_bytes()
+    assert {"model-signing", "pyopenssl"} <= set(bundle.pins)
+    written = write_model_dir(bundle, tmp_path / "m")
+    assert [p.name for p in written] == [bundle.artifact_name, SIGNATURE_FILE, METADATA_FILE]
+    metadata = json.loads((tmp_path / "m" / METADATA_FILE).read_text())
+    assert metadata["signature"] == SIGNATURE_FILE
+    monkeypatch.setenv(KEYS_ENV, str(model_pub))
+    assert check_signature(tmp_path / "m") == str(model_pub)
+
+    # The workspace model (as an unsigned version): no bundle, nothing extra in the image.
+    plain = prepare_bundle(project, "churn", reporter=NullReporter())
+    assert plain.signature is None and "model-signing" not in plain.pins
+    assert "signature" not in plain.metadata()

@@ -101,6 +101,7 @@ def test_context_is_the_explicit_list_and_never_a_secret(
             "runtime/mlops_cli/runtime/app.py",
             "runtime/mlops_cli/runtime/model.py",
             "runtime/mlops_cli/runtime/pickleguard.py",
+            "runtime/mlops_cli/runtime/signature.py",
             "wheels/demo-1.0-py3-none-any.whl",
         ]
         buffer = io.BytesIO()

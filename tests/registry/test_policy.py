@@ -149,6 +149,32 @@ def test_the_repositorys_own_git_config_names_no_signers(
     assert out.exit_code == 0, out.stderr
 
 
+def test_an_allowed_signers_file_in_the_repository_is_refused(
+    cli: Any, project: Path, keys: dict[str, Path], allowed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The repository being verified cannot vouch for itself: a list inside it (or a
+    relative path, read from it) is refused with exit 4, as `mlops model verify` does."""
+    m = registered_and_tested(cli, project, "test_record")
+    resign_last_commit(project, keys["alice"])
+    planted = project / "allowed_signers"
+    planted.write_text(allowed.read_text())
+    for path in (str(planted), "allowed_signers"):
+        monkeypatch.setenv(policy.ALLOWED_SIGNERS_ENV, path)
+        out = m("model", "promote", NAME, "v0.0.1", "prod")
+        assert out.exit_code == 4, out.stderr
+        assert "the allowed signers file" in out.stderr
+    assert tags(project) == [f"{NAME}@v0.0.1"]
+    monkeypatch.setenv(policy.ALLOWED_SIGNERS_ENV, str(allowed))
+    assert m("model", "promote", NAME, "v0.0.1", "prod").exit_code == 0
+    monkeypatch.setenv(policy.ALLOWED_SIGNERS_ENV, str(planted))
+    findings = [f.problem for f in project_status(open_project(project)).stale]
+    assert any(
+        p.startswith("v0.0.1: policy: not checked: the allowed signers file")
+        and "inside the repository being verified" in p
+        for p in findings
+    ), findings
+
+
 def test_a_stage_tag_must_be_signed_where_the_policy_asks(
     cli: Any, project: Path, keys: dict[str, Path], allowed: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

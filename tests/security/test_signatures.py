@@ -145,6 +145,42 @@ def test_signed_register_test_promote_verify(cli: Any, signed: Path, alice: Sign
     assert f"GOOD      tag churn@v0.0.1 by {alice.email}" in human.stdout
 
 
+def test_deprecate_sign_signs_every_tag_it_writes(
+    cli: Any, signed: Path, alice: Signer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`model deprecate --sign`, as `promote --sign`: the unassign tag, the deregistration
+    and the model's deprecation are signed tags that verify against your allowed signers."""
+    from mlops_cli.gitio import signing
+
+    signers = signing.allowed_signers(signed)
+    out = run(cli, signed, "model", "deprecate", f"{NAME}#staging", "--sign", "--json")
+    assert out.exit_code == 0, out.stderr
+    result = out.json()["result"]
+    assert result["signed"] is True and result["what"] == "stage"
+    human = run(cli, signed, "model", "deprecate", f"{NAME}@v0.0.1", "--sign")
+    assert human.exit_code == 0, human.stderr
+    assert f"deprecated {NAME}@v0.0.1 ({NAME}@v0.0.1!, signed)" in human.stderr + human.stdout
+    assert run(cli, signed, "model", "deprecate", NAME, "--sign").exit_code == 0
+    written = [*result["tags"], f"{NAME}@v0.0.1!", f"{NAME}@deprecated"]
+    assert written[0].startswith(f"{NAME}#staging!#")
+    for tag in written:
+        assert "-----BEGIN SSH SIGNATURE-----" in git(signed, "cat-file", "tag", tag)
+        sig = signing.verify(signed, "tag", f"refs/tags/{tag}", signers)
+        assert (sig.status, sig.signer) == ("good", alice.email), tag
+
+    # Without --sign the tag is not signed; without a usable key, nothing is written.
+    other = run(cli, signed, "model", "register", NAME, "--version", "v0.0.2")
+    assert other.exit_code == 0, other.stderr
+    before = tags(signed)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(signed.parent / "no-such.gitconfig"))
+    git(signed, "config", "gpg.format", "ssh")
+    out = run(cli, signed, "model", "deprecate", f"{NAME}@v0.0.2", "--sign")
+    assert out.exit_code == 3 and "no SSH signing key" in out.stderr
+    assert tags(signed) == before
+    assert run(cli, signed, "model", "deprecate", f"{NAME}@v0.0.2").exit_code == 0
+    assert "SIGNATURE" not in git(signed, "cat-file", "tag", f"{NAME}@v0.0.2!")
+
+
 def test_unsigned_version_fails(cli: Any, project: Path, alice: Signer, isolated_env: Path,
                                 monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     trust(monkeypatch, isolated_env / "trust", alice)
