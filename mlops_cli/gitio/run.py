@@ -36,9 +36,12 @@ def git(
     input: bytes | None = None,
     env: dict[str, str] | None = None,
     check: bool = True,
+    replace_env: bool = False,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run `git -C root *args` (plain `git *args` for root None: `git init DIR`, `--version`);
-    `env` is added to the environment, `input` is fed on stdin (else stdin is empty)."""
+    `env` is added to the environment (with `replace_env`, it IS the environment: for a
+    git that must not see the caller's GIT_DIR or command-line config), `input` is fed on
+    stdin (else stdin is empty)."""
     cmd = ["git", *(["-C", str(root)] if root is not None else []), *args]
     try:
         proc = subprocess.Popen(
@@ -46,7 +49,7 @@ def git(
             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env={**os.environ, **env} if env else None,
+            env=env if replace_env else ({**os.environ, **env} if env else None),
         )
     except FileNotFoundError:
         raise InputError("git is not installed", hint="install git and retry") from None

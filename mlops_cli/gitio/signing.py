@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Literal
 
 from mlops_cli.common.errors import InputError, UnsafeError
+from mlops_cli.gitio.run import git
 
 Status = Literal["good", "unsigned", "bad", "untrusted", "error"]
 
@@ -53,10 +54,10 @@ class SigningError(InputError):
 
 def _run(args: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
          input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:  # fmt: skip
-    try:
-        return subprocess.run(args, cwd=cwd, env=env, input=input, capture_output=True, check=False)
-    except FileNotFoundError:
-        raise InputError("git is not installed", hint="install git and retry") from None
+    """`git ARGS` through the one runner (gitio/run.py); `env`, when given, is the whole
+    environment (a throwaway GIT_DIR, config without the caller's), `cwd` the -C folder."""
+    assert args[0] == "git"
+    return git(cwd, *args[1:], input=input, env=env, check=False, replace_env=env is not None)
 
 
 def _config(root: Path, key: str) -> str | None:
