@@ -113,6 +113,15 @@ def weak(factory: pytest.TempPathFactory) -> Path:
     return _built["weak"]
 
 
+def run_in(cli: Any, project: Path) -> Any:
+    """`mlops -C PROJECT ...` through the in-process `cli` fixture."""
+
+    def call(*args: str) -> Any:
+        return cli("-C", str(project), *args)
+
+    return call
+
+
 def copy_of(src: Path, dest_parent: Path) -> Path:
     return Path(shutil.copytree(src, dest_parent / NAME, symlinks=True))
 

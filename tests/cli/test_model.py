@@ -12,19 +12,22 @@ import pytest
 import yaml
 
 from tests.conftest import mlops_bin
-from tests.modelproject import NAME, commit_all, copy_of, edit_config, git, state_of, tags, trained
+from tests.modelproject import (
+    NAME,
+    commit_all,
+    copy_of,
+    edit_config,
+    git,
+    run_in,
+    state_of,
+    tags,
+    trained,
+)
 
 
 @pytest.fixture
 def project(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Path:
     return copy_of(trained(tmp_path_factory), tmp_path)
-
-
-def run_in(cli: Any, project: Path) -> Any:
-    def call(*args: str) -> Any:
-        return cli("-C", str(project), *args)
-
-    return call
 
 
 def test_register_list_show_and_card(cli: Any, project: Path) -> None:

@@ -6,28 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from mlops_cli.project.root import open_project
 from mlops_cli.registry import gate
 from mlops_cli.registry import records as registry
 from mlops_cli.status.status import project_status
-from tests.modelproject import NAME, commit_all, copy_of, edit_config, git, tags, trained
+from tests.modelproject import NAME, commit_all, edit_config, git, run_in, tags
 
 RECORD = f".mlops/models/{NAME}/v0.0.1.yaml"
-
-
-@pytest.fixture
-def project(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Path:
-    return copy_of(trained(tmp_path_factory), tmp_path)
-
-
-def run_in(cli: Any, project: Path) -> Any:
-    def call(*args: str) -> Any:
-        return cli("-C", str(project), *args)
-
-    return call
 
 
 def rewrite_record(project: Path, change: Any, message: str = "edit the record") -> None:

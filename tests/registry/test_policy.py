@@ -14,7 +14,7 @@ from mlops_cli.project.root import open_project
 from mlops_cli.registry import policy
 from mlops_cli.registry import records as registry
 from mlops_cli.status.status import project_status
-from tests.modelproject import NAME, commit_all, copy_of, git, tags, trained
+from tests.modelproject import NAME, commit_all, git, run_in, tags
 from tests.required import unavailable
 from tests.sshkeys import HAVE_SSH_KEYGEN, allowed_signers, keypair, signing
 
@@ -42,18 +42,6 @@ def with_policy(project: Path, require: str) -> None:
         f"  stages:\n    prod: {{require: [{require}], signers: release}}\n"
     )
     commit_all(project, f"policy: prod needs {require}")
-
-
-@pytest.fixture
-def project(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Path:
-    return copy_of(trained(tmp_path_factory), tmp_path)
-
-
-def run_in(cli: Any, project: Path) -> Any:
-    def call(*args: str) -> Any:
-        return cli("-C", str(project), *args)
-
-    return call
 
 
 def resign_last_commit(project: Path, key: Path | None) -> str:
