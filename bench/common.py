@@ -81,3 +81,15 @@ def report(row: Row) -> None:
     if sink:
         with open(sink, "a", encoding="utf-8") as fh:
             fh.write(json.dumps({**asdict(row), "ratio": row.ratio}) + "\n")
+
+
+NOTES_ENV = "MLOPS_BENCH_NOTES"  # run_all.py sets it: Markdown printed under the report's table
+
+
+def notes(markdown: str) -> None:
+    """Add a paragraph (a curve, a profile summary) to the report, and print it."""
+    print(markdown)
+    sink = os.environ.get(NOTES_ENV)
+    if sink:
+        with open(sink, "a", encoding="utf-8") as fh:
+            fh.write(markdown.rstrip() + "\n\n")

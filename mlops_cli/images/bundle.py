@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -125,7 +126,7 @@ def prepare_bundle(
     for note in notes:
         reporter.warn(note)
     commit = ((record or {}).get("git") or {}).get("commit") or gitrefs.head_or_none(project.root)
-    created = str((record or {}).get("created") or _now())
+    created = str((record or {}).get("created") or _workspace_created(artifact))
     lineage = record or {
         "model": name,
         "version": None,
@@ -309,5 +310,12 @@ def _norm(name: str) -> str:
     return normalize(name)
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _workspace_created(artifact: Path) -> str:
+    """A workspace build's time: SOURCE_DATE_EPOCH, else when the model file was written.
+
+    Never the wall clock: two renders of one workspace must give one Dockerfile, or the
+    layer cache and `--print-dockerfile` comparisons break on a second boundary.
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    when = int(epoch) if epoch.isdigit() else int(artifact.stat().st_mtime)
+    return datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -32,6 +32,21 @@ def test_the_workspace_model_bundle(image_project: Path) -> None:
     assert bundle.data  # the data sets it was trained on, by md5
 
 
+def test_a_workspace_bundle_time_is_the_model_file_not_the_clock(
+    image_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    model = image_project / "models" / "model.skops"
+    os.utime(model, (1_700_000_000, 1_700_000_000))
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    first = prepare_bundle(open_project(image_project), "churn", reporter=NullReporter())
+    assert first.created == "2023-11-14T22:13:20Z"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "86400")
+    again = prepare_bundle(open_project(image_project), "churn", reporter=NullReporter())
+    assert again.created == "1970-01-02T00:00:00Z"
+
+
 def test_the_model_folder_is_what_the_runtime_serves(image_project: Path, tmp_path: Path) -> None:
     bundle = prepare_bundle(open_project(image_project), "churn", reporter=NullReporter())
     written = write_model_dir(bundle, tmp_path / "m", locked={"numpy": "2.0.0"})
