@@ -443,3 +443,25 @@ def test_status_check_reports_a_stage_whose_signatures_fail(
     (isolated_env / "trust/allowed_signers").write_text("")  # alice no longer allowed
     [finding] = _signature_findings(cli, signed)
     assert finding["blocking"] is True and "version tag untrusted" in finding["problem"]
+
+
+def test_gto_reads_signed_versions_and_stages_as_we_do(cli: Any, signed: Path) -> None:
+    """A signed tag is still an annotated tag GTO parses: `gto show` (the real CLI, as a user
+    runs it) sees the signed version and its signed stage exactly as `mlops model list` does.
+    """
+    import shutil
+    import sys
+
+    gto = shutil.which("gto") or str(Path(sys.executable).with_name("gto"))
+    assert Path(gto).exists(), "gto is a dev dependency"
+    shown = subprocess.run(
+        [gto, "show", "--json"], cwd=signed, capture_output=True, text=True, check=False
+    )
+    assert shown.returncode == 0, shown.stderr
+    theirs = json.loads(shown.stdout)[NAME]
+    assert theirs["version"] == "v0.0.1"
+    assert theirs["stage"] == {"staging": "v0.0.1"}
+    ours = run(cli, signed, "model", "list", "--json")
+    assert ours.exit_code == 0, ours.stderr
+    rows = {r["version"]: r["stages"] for r in ours.json()["versions"] if r["model"] == NAME}
+    assert rows == {"v0.0.1": ["staging"]}
