@@ -79,6 +79,14 @@ def test_add_prints_what_it_did(cli: Any, project: Project) -> None:
     assert "staged data/a.csv.dvc, data/.gitignore, mlops.yaml" in out.stderr
 
 
+def test_a_path_that_looks_like_markup_is_printed_as_written(cli: Any, project: Project) -> None:
+    write(project.root / "data/[red]x.csv", CSV)
+    out = cli("-C", str(project.root), "data", "add", "data/[red]x.csv")
+    assert out.exit_code == 0, out.stderr
+    assert "data/[red]x.csv versioned" in out.stderr
+    assert "`mlops schema infer data/[red]x.csv`" in out.stderr
+
+
 def test_add_refuses_bad_data_with_the_report(cli: Any, project: Project) -> None:
     pytest.importorskip("mlops_cli.validation.validate")
     from tests.data.test_datasets import SCHEMA
