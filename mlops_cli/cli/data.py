@@ -89,9 +89,8 @@ def add(
     if result.inferred:
         st.info(f"  inferred its schema into {escape(result.inferred)}: review it")
     if result.validated is None:
-        st.info(
-            f"  not validated: no schema (write one with `mlops schema infer {escape(result.path)}`)"
-        )
+        hint = f"`mlops schema infer {escape(result.path)}`"
+        st.info(f"  not validated: no schema (write one with {hint})")
     if result.declared:
         st.info(f"  declared data set {escape(result.dataset)} in mlops.yaml")
     st.info(f"  staged {escape(', '.join(result.staged))}; next: git commit && mlops data push")
