@@ -3,7 +3,6 @@ HEAD (exit 3, nothing committed or tagged), with real git in real conflicting st
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,28 +11,22 @@ import pytest
 
 from mlops_cli.common.errors import EXIT_INPUT
 from mlops_cli.gitio.state import RepositoryBusy, refuse_unsafe_state
+from tests.gitrepo import run_git
 from tests.modelproject import NAME, copy_of, git, trained
-
-
-def _g(root: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
-    if ok:
-        assert proc.returncode == 0, proc.stderr
-    return proc
 
 
 def _diverge(root: Path) -> None:
     """Branch `side` and the current branch both change conflict.txt differently."""
-    main = _g(root, "symbolic-ref", "--short", "HEAD").stdout.strip()
+    main = run_git(root, "symbolic-ref", "--short", "HEAD").stdout.strip()
     (root / "conflict.txt").write_text("base\n")
-    _g(root, "add", "conflict.txt")
-    _g(root, "commit", "-q", "-m", "base")
-    _g(root, "switch", "-q", "-c", "side")
+    run_git(root, "add", "conflict.txt")
+    run_git(root, "commit", "-q", "-m", "base")
+    run_git(root, "switch", "-q", "-c", "side")
     (root / "conflict.txt").write_text("side\n")
-    _g(root, "commit", "-q", "-am", "side")
-    _g(root, "switch", "-q", main)
+    run_git(root, "commit", "-q", "-am", "side")
+    run_git(root, "switch", "-q", main)
     (root / "conflict.txt").write_text("main\n")
-    _g(root, "commit", "-q", "-am", "main")
+    run_git(root, "commit", "-q", "-am", "main")
 
 
 def _stopped_by_a_conflict(command: str) -> Callable[[Path], str]:
@@ -42,7 +35,7 @@ def _stopped_by_a_conflict(command: str) -> Callable[[Path], str]:
 
     def state(root: Path) -> str:
         _diverge(root)
-        assert _g(root, command, "side", ok=False).returncode != 0
+        assert run_git(root, command, "side", ok=False).returncode != 0
         return f"a {command}"
 
     state.__name__ = command.replace("-", "_")
@@ -57,33 +50,22 @@ cherry_pick = _stopped_by_a_conflict("cherry-pick")
 def revert(root: Path) -> str:
     _diverge(root)
     (root / "conflict.txt").write_text("main again\n")
-    _g(root, "commit", "-q", "-am", "later")
-    assert _g(root, "revert", "--no-edit", "HEAD~1", ok=False).returncode != 0
+    run_git(root, "commit", "-q", "-am", "later")
+    assert run_git(root, "revert", "--no-edit", "HEAD~1", ok=False).returncode != 0
     return "a revert"
 
 
 def bisect(root: Path) -> str:
-    _g(root, "bisect", "start")
+    run_git(root, "bisect", "start")
     return "a bisect"
 
 
 def detached(root: Path) -> str:
-    _g(root, "switch", "-q", "--detach", "HEAD")
+    run_git(root, "switch", "-q", "--detach", "HEAD")
     return "HEAD is detached"
 
 
 STATES: list[Callable[[Path], str]] = [rebase, merge, cherry_pick, revert, bisect, detached]
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "r"
-    root.mkdir()
-    _g(root, "init", "-q", "-b", "main")
-    (root / "a.txt").write_text("a\n")
-    _g(root, "add", "a.txt")
-    _g(root, "commit", "-q", "-m", "first")
-    return root
 
 
 def test_a_clean_branch_is_allowed(repo: Path) -> None:
@@ -100,16 +82,16 @@ def test_each_state_is_refused(repo: Path, state: Callable[[Path], str]) -> None
 
 
 def test_a_linked_worktree_is_checked_where_git_keeps_its_state(repo: Path) -> None:
-    _g(repo, "switch", "-q", "-c", "other")
-    _g(repo, "switch", "-q", "main")
+    run_git(repo, "switch", "-q", "-c", "other")
+    run_git(repo, "switch", "-q", "main")
     linked = repo.parent / "linked"
-    _g(repo, "worktree", "add", "-q", str(linked), "other")
+    run_git(repo, "worktree", "add", "-q", str(linked), "other")
     refuse_unsafe_state(linked, "commit")
     (linked / "a.txt").write_text("linked\n")
-    _g(linked, "commit", "-q", "-am", "linked")
+    run_git(linked, "commit", "-q", "-am", "linked")
     (repo / "a.txt").write_text("main\n")
-    _g(repo, "commit", "-q", "-am", "main")
-    assert _g(linked, "rebase", "main", ok=False).returncode != 0
+    run_git(repo, "commit", "-q", "-am", "main")
+    assert run_git(linked, "rebase", "main", ok=False).returncode != 0
     with pytest.raises(RepositoryBusy, match="a rebase"):
         refuse_unsafe_state(linked, "commit")
     refuse_unsafe_state(repo, "commit")  # the main worktree is not rebasing
@@ -157,7 +139,7 @@ def test_test_record_promote_and_deprecate_are_refused(cli: Any, project: Path) 
         assert "in the middle of a rebase" in done.stderr, (args, done.stderr)
     assert _refs(project) == before and _head(project) == head
     # after the abort, everything works and nothing was lost
-    _g(project, "rebase", "--abort")
+    run_git(project, "rebase", "--abort")
     tested = m("test", f"{NAME}@v0.0.1", "--record")
     assert tested.exit_code == 0, tested.stderr
     assert m("model", "promote", NAME, "v0.0.1", "prod").exit_code == 0
