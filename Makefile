@@ -25,11 +25,14 @@ services:                      ## install (as root) and start sshd, dockerd, reg
 # absolute path, never into a test's project; `coverage combine` merges them. `make test`
 # fails when the total is under COVERAGE_FLOOR (.ci/run sets CI's floor).
 COVERAGE_FLOOR ?= 0
+# Parallel workers (pytest-xdist): at least 4, since most tests wait on git, DVC, Docker or
+# a subprocess rather than on a core; tests/conftest.py keeps the Docker tests in one worker.
+PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -lt 4 ] && n=4; echo $$n)
 test coverage: export COVERAGE_FILE = $(CURDIR)/.coverage
 
 test: setup lint services      ## the whole test suite under coverage (what .ci/run calls)
 	rm -f "$(COVERAGE_FILE)" "$(COVERAGE_FILE)".*
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m coverage run -m pytest $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m coverage run -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory coverage
 
 coverage: setup                ## combine the .coverage.* of the last run, report, check the floor

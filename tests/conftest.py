@@ -158,6 +158,52 @@ def have(tool: str) -> bool:
     return shutil.which(tool) is not None
 
 
+# Parallel runs (pytest-xdist with `--dist loadgroup`, what `make test` uses). Tests that
+# drive the one Docker engine and its registries share image refs (`churn:workspace`, a
+# registry's tags), so they run in one worker, one after another. A test that uses a
+# module- or class-scoped fixture runs in its module's group, so the fixture is built once,
+# not once per worker. Every other test goes to whichever worker is free.
+DOCKER_FIXTURES = frozenset(
+    {
+        "docker_services",
+        "docker_client",
+        "docker_env",
+        "base_image",
+        "registry",
+        "auth_registry",
+        "trained_project",
+        "image_project",
+    }
+)
+
+
+def _uses_a_shared_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(
+        fixturedef.scope in ("module", "class", "package")
+        for defs in info.name2fixturedefs.values()
+        for fixturedef in defs
+    )
+
+
+def xdist_group_of(item: pytest.Item) -> str | None:
+    uses = set(getattr(item, "fixturenames", ()))
+    if item.get_closest_marker("docker") is not None or uses & DOCKER_FIXTURES:
+        return "docker"
+    if _uses_a_shared_fixture(item):
+        return item.nodeid.split("::", 1)[0]
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        group = xdist_group_of(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """In CI (MLOPS_REQUIRE_ALL=1) a skipped test is a failed run: its service was missing."""
     if os.environ.get("MLOPS_REQUIRE_ALL") != "1":

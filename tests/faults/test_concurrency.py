@@ -219,20 +219,20 @@ def test_hook_never_waits_on_the_write_lock(
     project = copy_of(trained(tmp_path_factory), tmp_path)
     if changed:
         change_data(project, 7, RAW)
-    # A hook that waited on the lock would wait forever (inf) and hit the timeout below.
+    # A hook that waited on the lock would wait forever (inf): the lock is held until the
+    # block ends, so a hook that returns inside it did not wait. No wall-clock bound: a
+    # loaded machine makes any fixed figure flaky (the timeout only ends a hung run).
     env = {**os.environ, "MLOPS_LOCK_TIMEOUT": "inf"}
     with repo_lock(project, "model register churn (held by the test)", timeout=0):
-        start = time.monotonic()
         proc = subprocess.run(
             [*mlops_bin(), *HOOK],
             cwd=project,
             env=env,
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=300,
             stdin=subprocess.DEVNULL,
         )
-        elapsed = time.monotonic() - start
         # ... while the writer still holds it: a second writer is refused, naming us.
         busy = subprocess.run(
             [*mlops_bin(), "data", "add", RAW],
@@ -244,7 +244,6 @@ def test_hook_never_waits_on_the_write_lock(
             stdin=subprocess.DEVNULL,
         )
     assert proc.returncode == 0, proc.stderr
-    assert elapsed < 20, f"the hook took {elapsed:.1f}s"
     assert busy.returncode == 5, busy.stderr
     holder = HOLDER.search(busy.stderr)
     assert holder and int(holder.group(1)) == os.getpid(), busy.stderr
