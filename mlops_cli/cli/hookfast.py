@@ -83,7 +83,19 @@ def _cached_reports(cwd: Path, files: list[str]) -> list[ValidationReport] | Non
         data, schema = root / ref.path, root / (ref.schema or "")
         if not data.resolve().is_relative_to(resolved_root) or not data.is_file():
             return None
-        report = cached_report(root, data, schema, dataset=name, dialect=dialects.get(name))
+        dialect = dialects.get(name)
+        report = cached_report(root, data, schema, dataset=name, dialect=dialect)
+        if report is None:
+            # After a checkout or a `touch` the stat entry is stale although the bytes may
+            # be those validated before: hash them (no heavy import), record the new stat,
+            # and look again. Changed bytes miss and fall through to the full command.
+            utf8 = data.suffix.lower() not in (".parquet", ".pq") and (
+                dialect is None or dialect.utf8
+            )
+            rel = data.absolute().relative_to(root.absolute()).as_posix()
+            if not valcache.refresh_hash(root, rel, data, check_utf8=utf8):
+                return None
+            report = cached_report(root, data, schema, dataset=name, dialect=dialect)
         if report is None:
             return None
         reports.append(report)
