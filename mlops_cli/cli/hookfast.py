@@ -133,3 +133,33 @@ def _dataset_refs(config: bytes) -> tuple[dict[str, Any], dict[str, Any]] | None
             return None
         dialects[str(name)] = CsvDialect.of(SimpleNamespace(**marks))
     return refs, dialects
+
+
+def fast_config_check(args: list[str]) -> int | None:
+    """`mlops config check [FILE...]` without typer or rich: the same `load_config` (the
+    pydantic model) as the full command, and its success lines written as rich writes them
+    to a stream that is not a terminal. None (the full command runs, and says what is
+    wrong) for an option, an invalid or unreadable file, a terminal or forced colour, or a
+    path rich would read as markup."""
+    import os
+
+    from mlops_cli.common.errors import MlopsError
+    from mlops_cli.project.root import CONFIG_FILE, find_root, load_config
+
+    if any(a.startswith("-") for a in args):
+        return None
+    if sys.stderr.isatty() or "FORCE_COLOR" in os.environ or "TTY_COMPATIBLE" in os.environ:
+        return None
+    try:
+        cwd = Path.cwd()
+        paths = [cwd / Path(f) for f in args] if args else [find_root(cwd) / CONFIG_FILE]
+        for path in paths:
+            load_config(path)
+    except (MlopsError, OSError, ValueError):
+        return None
+    lines = [f"{path}: valid" for path in paths]
+    if any("[" in line for line in lines):
+        return None
+    sys.stderr.write("".join(f"\u2713 {line}\n" for line in lines))
+    sys.stderr.flush()
+    return 0

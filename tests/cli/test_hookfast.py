@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -201,3 +202,38 @@ def test_concurrent_hooks_after_a_checkout_leave_a_valid_entry(
     monkeypatch.chdir(root)
     monkeypatch.setattr(valcache, "scan_file", no_scan)
     assert fast_hook(["--hook", "data/customers.csv"]) == 0
+
+
+# `mlops config check`: the fast path against the full command, as real processes.
+FULL = "import sys; from mlops_cli.cli.app import run; sys.argv[0] = 'mlops'; run()"
+CONFIGS = {
+    "valid": "project: demo\n",
+    "valid-datasets": "project: d\ndatasets:\n  a: {path: d/a.csv, delimiter: ';'}\n",
+    "typo": "project: demo\nstagse: [dev]\n",
+    "version": "schema_version: 2\nproject: demo\n",
+    "name": "project: has space\n",
+    "stages": "project: demo\nstages: [dev, dev]\n",
+    "encoding": "project: d\ndatasets:\n  a: {path: x, encoding: klingon}\n",
+    "marks": "project: d\ndatasets:\n  a: {path: x, delimiter: ',', decimal: ','}\n",
+    "dangling": "project: d\nmodels:\n  m: {path: m, target: y, train_data: [nope]}\n",
+    "port": "project: d\nimage: {port: 70000}\n",
+    "syntax": "project: [\n",
+    "empty": "",
+    "tag": "project: !!python/object:os.system x\n",
+    "list": "- a\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONFIGS))
+def test_config_check_fast_and_full_agree(tmp_path: Path, case: str) -> None:
+    (tmp_path / "mlops.yaml").write_text(CONFIGS[case], encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    outs = []
+    for script in (ENTRY, FULL):
+        argv = [sys.executable, "-c", script, "config", "check", "mlops.yaml"]
+        proc = subprocess.run(argv, cwd=tmp_path, capture_output=True, env=env, timeout=120)
+        outs.append((proc.returncode, proc.stdout, proc.stderr.replace(b"FULL\n", b"")))
+        if script is ENTRY:
+            answered = b"FULL\n" not in proc.stderr
+    assert outs[0] == outs[1]
+    assert answered == case.startswith("valid")  # the fast path decided every valid file
