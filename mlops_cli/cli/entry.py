@@ -58,6 +58,13 @@ def _main() -> None:
         code = fast_hook(sys.argv[2:])
         if code is not None:
             raise SystemExit(code)
+    if sys.argv[1:3] == ["config", "check"]:
+        # the pre-commit hook on mlops.yaml: pydantic's verdict without typer and rich.
+        from mlops_cli.cli.hookfast import fast_config_check
+
+        code = fast_config_check(sys.argv[3:])
+        if code is not None:
+            raise SystemExit(code)
     from mlops_cli.cli.app import run
 
     check_interrupt()

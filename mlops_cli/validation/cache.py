@@ -150,6 +150,29 @@ def file_hash(root: Path, rel: str, path: Path) -> str:
     return content_hash
 
 
+def refresh_hash(root: Path, rel: str, path: Path, *, check_utf8: bool) -> bool:
+    """Re-hash a file whose stat entry is missing or stale (a checkout or a `touch` moved
+    its mtime) and record its new stat, so the next run needs no read. True when the entry
+    now matches the file. Safe without the repo lock: the entry is replaced whole
+    (temp file + `os.replace`), so racing runs write the same verified content.
+
+    The content is always hashed before the new stat is recorded: a touched file whose
+    bytes changed gets the hash of its new bytes, whose result is then not in the cache.
+    With `check_utf8`, a file with a byte that is not UTF-8 gets no entry: the full command
+    reads it again and says where that byte is."""
+    try:
+        st = FileStat.of(path)
+        if cached_hash(root, rel, st) is not None:
+            return True
+        scan = scan_file(path, check_utf8=check_utf8)
+    except OSError:
+        return False
+    if scan.bad_utf8_offset is not None:
+        return False
+    remember_hash(root, rel, st, scan.sha256, path)
+    return cached_hash(root, rel, st) is not None
+
+
 def bytes_hash(data: bytes) -> str:
     return f"sha256:{hashlib.sha256(data).hexdigest()}"
 

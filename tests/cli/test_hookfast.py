@@ -3,11 +3,17 @@ falling through (None) whenever it cannot answer exactly as the full command wou
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from mlops_cli.cli.hookfast import _dataset_refs, fast_hook, plain_lines
+from mlops_cli.validation import cache as valcache
 from mlops_cli.validation.report import Failure, ValidationReport
 from mlops_cli.validation.validate import run_validation
 from tests.valdata import backdate, rows, write_csv, write_project
@@ -105,3 +111,129 @@ def test_dataset_refs_of_the_raw_config() -> None:
         b"datasets: [\n",
     ):
         assert _dataset_refs(odd) is None, odd
+
+
+def _no_scan(*_a: object, **_k: object) -> object:
+    raise AssertionError("the file was read although its stat entry was fresh")
+
+
+def test_after_a_checkout_the_fast_path_rehashes_once_and_then_hits(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A `touch` (what a checkout does to mtimes) makes the stat entry stale: the fast path
+    hashes the file itself, finds the validated content, records the new stat, and the next
+    run reads nothing."""
+    from mlops_cli.validation import cache as valcache
+
+    data = project / "data" / "customers.csv"
+    run_validation(project, ["data/customers.csv"], hook=True)
+    backdate(data, 600)  # touched, a while before the commit: outside the racy window
+    assert fast_hook(["--hook", "data/customers.csv"]) == 0
+    assert capsys.readouterr().out == "PASS customers: data/customers.csv, 50 rows (cached)\n"
+    monkeypatch.setattr(valcache, "scan_file", _no_scan)
+    assert fast_hook(["--hook", "data/customers.csv"]) == 0
+
+
+def test_a_touched_file_whose_bytes_changed_is_still_validated(project: Path) -> None:
+    data = project / "data" / "customers.csv"
+    run_validation(project, ["data/customers.csv"], hook=True)
+    bad = rows(50)
+    bad[3][1] = "130"
+    write_csv(data, bad)
+    backdate(data, 600)
+    assert fast_hook(["--hook", "data/customers.csv"]) is None  # the full command decides
+    run = run_validation(project, ["data/customers.csv"], hook=True)
+    assert not run.passed
+
+
+def test_a_file_touched_within_the_racy_window_is_not_recorded(project: Path) -> None:
+    data = project / "data" / "customers.csv"
+    run_validation(project, ["data/customers.csv"], hook=True)
+    data.touch()  # a change within the same timestamp tick could go unseen: no entry
+    assert fast_hook(["--hook", "data/customers.csv"]) is None
+
+
+# Many real `mlops validate --hook` processes after a checkout, all at once: each may refresh
+# the stat cache without the repo lock; afterwards the entry is whole and right, and the next
+# hook is a cache hit that reads no data.
+
+HOOKS = 12
+# The console script, saying at exit whether the full CLI loaded (the fast path did not answer).
+ENTRY = (
+    "import atexit, sys; from mlops_cli.cli.entry import main; sys.argv[0] = 'mlops';"
+    " atexit.register(lambda: sys.stderr.write('typer' in sys.modules and 'FULL\\n' or ''));"
+    " main()"
+)
+
+
+def test_concurrent_hooks_after_a_checkout_leave_a_valid_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write_project(tmp_path / "p")
+    data = root / "data" / "customers.csv"
+    backdate(data)
+    run_validation(root, ["data/customers.csv"], hook=True)
+    backdate(data, 600)  # the checkout: a new mtime and ctime, the same bytes
+    entries = sorted((valcache.cache_dir(root) / "stat").glob("*.json"))
+    stale = {p: p.read_bytes() for p in entries}
+    argv = [sys.executable, "-c", ENTRY, "validate", "--hook", "data/customers.csv"]
+    procs = [
+        subprocess.Popen(argv, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(HOOKS)
+    ]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0] * HOOKS, [e for _, e in outs]
+    assert [e for _, e in outs] == [b""] * HOOKS  # every one answered before typer loaded
+    assert all(o.startswith(b"PASS customers: data/customers.csv, 50 rows") for o, _ in outs)
+    folder = valcache.cache_dir(root) / "stat"
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == sorted(p.name for p in entries)  # one entry, no temp file left
+    entry = json.loads((folder / names[0]).read_bytes())
+    st = valcache.FileStat.of(data)
+    assert entry != json.loads(stale[folder / names[0]])
+    assert entry["sha256"] == "sha256:" + hashlib.sha256(data.read_bytes()).hexdigest()
+    assert (entry["size"], entry["mtime_ns"], entry["ctime_ns"], entry["ino"]) == (
+        st.size, st.mtime_ns, st.ctime_ns, st.ino,
+    )  # fmt: skip
+
+    def no_scan(*_a: object, **_k: object) -> object:
+        raise AssertionError("the next hook read the data")
+
+    monkeypatch.chdir(root)
+    monkeypatch.setattr(valcache, "scan_file", no_scan)
+    assert fast_hook(["--hook", "data/customers.csv"]) == 0
+
+
+# `mlops config check`: the fast path against the full command, as real processes.
+FULL = "import sys; from mlops_cli.cli.app import run; sys.argv[0] = 'mlops'; run()"
+CONFIGS = {
+    "valid": "project: demo\n",
+    "valid-datasets": "project: d\ndatasets:\n  a: {path: d/a.csv, delimiter: ';'}\n",
+    "typo": "project: demo\nstagse: [dev]\n",
+    "version": "schema_version: 2\nproject: demo\n",
+    "name": "project: has space\n",
+    "stages": "project: demo\nstages: [dev, dev]\n",
+    "encoding": "project: d\ndatasets:\n  a: {path: x, encoding: klingon}\n",
+    "marks": "project: d\ndatasets:\n  a: {path: x, delimiter: ',', decimal: ','}\n",
+    "dangling": "project: d\nmodels:\n  m: {path: m, target: y, train_data: [nope]}\n",
+    "port": "project: d\nimage: {port: 70000}\n",
+    "syntax": "project: [\n",
+    "empty": "",
+    "tag": "project: !!python/object:os.system x\n",
+    "list": "- a\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONFIGS))
+def test_config_check_fast_and_full_agree(tmp_path: Path, case: str) -> None:
+    (tmp_path / "mlops.yaml").write_text(CONFIGS[case], encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    outs = []
+    for script in (ENTRY, FULL):
+        argv = [sys.executable, "-c", script, "config", "check", "mlops.yaml"]
+        proc = subprocess.run(argv, cwd=tmp_path, capture_output=True, env=env, timeout=120)
+        outs.append((proc.returncode, proc.stdout, proc.stderr.replace(b"FULL\n", b"")))
+        if script is ENTRY:
+            answered = b"FULL\n" not in proc.stderr
+    assert outs[0] == outs[1]
+    assert answered == case.startswith("valid")  # the fast path decided every valid file
