@@ -1,7 +1,10 @@
 """`mlops status` on a clean project (no --remote) against `dvc status` in the same run.
 
-Target: <= 0.3 s whole process (issue 6). The project is scaffolded and trained here:
-`mlops init` + `dvc repro` + register + test --record + promote, all committed.
+Target: <= 0.33x `dvc status` (issue 14; issue 6 asked <= 0.3 s), for the view and for
+`--json`. The project is scaffolded and trained here: `mlops init` + `dvc repro` + register
++ test --record + promote, all committed. mlops runs byte-compiled, as pip installs it
+(common.compile_like_an_install); the warm-up runs include the one that validates
+mlops.yaml and keeps it (status/snapshot.py), as every run after the first does not.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pathlib import Path
 
 from common import Row, mlops_cmd, report, time_cmd
 
-TARGET_S = 0.3
+TARGET_RATIO = 0.33
 
 
 def sh(cmd: list[str], cwd: Path) -> None:
@@ -52,19 +55,20 @@ def main() -> None:
         ):
             sh([*mlops, *cmd], project)
         anchor = time_cmd([dvc, "status"], runs=args.runs, cwd=project)
-        measured = time_cmd([*mlops, "status"], runs=args.runs, cwd=project)
-        report(
-            Row(
-                "status",
-                "mlops status (clean, no --remote)",
-                measured,
-                "dvc status",
-                anchor,
-                "s",
-                f"<= {TARGET_S} s",
-                measured <= TARGET_S,
+        for figure, extra in (("", []), (" --json", ["--json"])):
+            measured = time_cmd([*mlops, "status", *extra], runs=args.runs, cwd=project)
+            report(
+                Row(
+                    "status",
+                    f"mlops status{figure} (clean, no --remote)",
+                    measured,
+                    "dvc status",
+                    anchor,
+                    "s",
+                    f"<= {TARGET_RATIO}x",
+                    measured <= TARGET_RATIO * anchor,
+                )
             )
-        )
 
 
 if __name__ == "__main__":

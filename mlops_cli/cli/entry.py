@@ -65,6 +65,13 @@ def _main() -> None:
         code = fast_config_check(sys.argv[3:])
         if code is not None:
             raise SystemExit(code)
+    if sys.argv[1:2] == ["status"]:
+        # The everyday view and CI gate: answered before Typer loads (cli/statusfast.py).
+        from mlops_cli.cli.statusfast import fast_status
+
+        code = fast_status(sys.argv[2:])
+        if code is not None:
+            raise SystemExit(code)
     from mlops_cli.cli.app import run
 
     check_interrupt()

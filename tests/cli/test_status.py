@@ -168,3 +168,60 @@ def test_an_unknown_option_is_a_usage_error(project: Path, mlops: Any) -> None:
     out = mlops("status", "--chek", cwd=project)
     assert out.exit_code == 2
     assert "--chek" in out.stderr
+
+
+FULL_PATH = "import sys; sys.argv[0] = 'mlops'; from mlops_cli.cli.app import run; run()"
+SEEN = (
+    "import atexit, sys; atexit.register(lambda: sys.stderr.write("
+    "f\"\\nloaded: {sorted(m for m in ('typer', 'pydantic') if m in sys.modules)}\\n\"));"
+    " sys.argv[0] = 'mlops'; from mlops_cli.cli.entry import main; main()"
+)
+
+
+def _full(root: Path, *args: str) -> tuple[int, str, str]:
+    """`mlops ARGS` through the Typer app, as before the fast path."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", FULL_PATH, *args], cwd=root, capture_output=True, text=True
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.mark.parametrize("stale", [False, True])
+def test_the_fast_path_prints_what_the_full_command_prints(
+    project: Path, mlops: Any, stale: bool
+) -> None:
+    if stale:
+        (project / "data/prices.csv").write_bytes(CSV + b"4,1.0\n")
+    for args in ([], ["--json"], ["--check"], ["--check", "--json"], ["--json", "--check"]):
+        fast = mlops("status", *args, cwd=project)
+        assert (fast.exit_code, fast.stdout, fast.stderr) == _full(project, "status", *args)
+
+
+def test_the_fast_path_loads_neither_typer_nor_pydantic(project: Path) -> None:
+    import subprocess
+    import sys
+
+    def loaded(*args: str) -> str:
+        proc = subprocess.run(
+            [sys.executable, "-c", SEEN, *args], cwd=project, capture_output=True, text=True
+        )
+        return proc.stderr.strip().splitlines()[-1]
+
+    (project / ".mlops/cache/config.json").unlink(missing_ok=True)
+    assert loaded("status") == "loaded: ['pydantic']"  # mlops.yaml validated once, kept
+    assert loaded("status") == "loaded: []"
+    assert loaded("status", "--check", "--json") == "loaded: []"
+    assert loaded("status", "--remote") == "loaded: ['pydantic', 'typer']"  # the full command
+    assert loaded("-q", "status") == "loaded: ['pydantic', 'typer']"
+
+
+def test_the_fast_path_hands_errors_to_the_full_command(project: Path, mlops: Any) -> None:
+    config = project / "mlops.yaml"
+    config.write_bytes(config.read_bytes() + b"unknown_key: 1\n")
+    for args in ([], ["--json"]):
+        out = mlops("status", *args, cwd=project)
+        assert out.exit_code == 3 and "unknown_key" in out.stderr + out.stdout
+        assert (out.exit_code, out.stdout, out.stderr) == _full(project, "status", *args)
