@@ -158,7 +158,7 @@ class SklearnModel(LoadedModel):
         names = getattr(estimator, "feature_names_in_", None)
         self.input_columns = None if names is None else [str(n) for n in names]
         proba = hasattr(estimator, "predict_proba")
-        estimator_type = getattr(estimator, "_estimator_type", None)
+        estimator_type = _estimator_type(estimator)
         self.kind = (
             "classifier" if estimator_type == "classifier" or (proba and classes is not None)
             else "regressor" if estimator_type == "regressor" else None
@@ -174,6 +174,15 @@ class SklearnModel(LoadedModel):
         if not hasattr(self.model, "predict_proba"):
             return None
         return self.model.predict_proba(frame)
+
+
+def _estimator_type(estimator: Any) -> str | None:
+    """'classifier' or 'regressor' as scikit-learn tags it (1.6+ tags, older attribute)."""
+    try:
+        kind = estimator.__sklearn_tags__().estimator_type
+    except Exception:  # not scikit-learn, or before 1.6
+        kind = getattr(estimator, "_estimator_type", None)
+    return kind if isinstance(kind, str) else None
 
 
 def as_loaded(obj: Any, fmt: str = "skops") -> LoadedModel:
