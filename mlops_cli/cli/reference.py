@@ -68,6 +68,15 @@ models:
       latency: {p50_ms: 50, p95_ms: 250, batch_sizes: [1, 100], runs: 50}
       max_size_mb: 5
       output: {classes: [0, 1], no_nan: true}
+  prices:                           # a regressor in XGBoost's own format (docs/models.md)
+    path: models/prices.ubj
+    format: xgboost
+    task: regression
+    target: price
+    test_data: holdout
+    tests:
+      metrics: {rmse: {max: 3.5}, mape: {max: 0.2}}
+      output: {min: 0, max: 1000}
 image:
   name: churn
   registry: localhost:5000

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 CLASSIFICATION = ("accuracy", "balanced_accuracy", "f1", "precision", "recall", "roc_auc")
-REGRESSION = ("r2", "mae", "rmse")
-LOWER_IS_BETTER = frozenset({"mae", "rmse"})
+REGRESSION = ("r2", "mae", "rmse", "mape")
+LOWER_IS_BETTER = frozenset({"mae", "rmse", "mape"})
 MB = 1_000_000
 
 
@@ -98,6 +98,8 @@ def score(
         return float(m.mean_absolute_error(y_true, y_pred))
     if metric == "rmse":
         return float(math.sqrt(m.mean_squared_error(y_true, y_pred)))
+    if metric == "mape":  # a fraction (0.1 = 10%); scikit-learn's, huge when a label is ~0
+        return float(m.mean_absolute_percentage_error(y_true, y_pred))
     raise ValueError(f"unknown metric {metric}")
 
 
@@ -131,8 +133,14 @@ def metric_checks(
 
 
 def output_checks(
-    contract: OutputContract | None, rows: int, y_pred: Any, proba: Any | None
+    contract: OutputContract | None,
+    rows: int,
+    y_pred: Any,
+    proba: Any | None,
+    task: str = "classification",
 ) -> list[CheckResult]:
+    """The output contract: one prediction per row, no NaN, and per task the labels and
+    probabilities (classification) or numeric, finite values within [min, max] (regression)."""
     import numpy as np
 
     contract = contract or OutputContract()
@@ -142,6 +150,8 @@ def output_checks(
             "output", "one prediction per row", len(pred) == rows, float(len(pred)), f"== {rows}"
         )
     ]
+    if task == "regression":
+        return out + _regression_output(contract, pred)
     if contract.no_nan:
         bad = int(_nan_count(pred)) + (
             int(_nan_count(np.asarray(proba))) if proba is not None else 0
@@ -173,6 +183,44 @@ def output_checks(
                 "<= 1e-06",
             )
         )
+    return out
+
+
+def _regression_output(contract: OutputContract, pred: np.ndarray) -> list[CheckResult]:
+    import numpy as np
+
+    shape = "x".join(str(d) for d in pred.shape)
+    out = [
+        CheckResult(
+            "output",
+            "one value per row",
+            pred.ndim == 1,
+            shape,
+            "a 1-D array",
+            "" if pred.ndim == 1 else f"the model returned an array of shape {shape}",
+        )
+    ]
+    try:
+        values = pred.astype(float).reshape(-1)
+    except (TypeError, ValueError):
+        detail = f"predictions of dtype {pred.dtype} are not numbers"
+        return [*out, CheckResult("output", "numeric", False, str(pred.dtype), "numbers", detail)]
+    if contract.no_nan:
+        bad = int(np.sum(~np.isfinite(values)))
+        # The name the promotion gate expects (registry/gate.py); infinity counts too.
+        detail = f"{bad} NaN or infinite value(s)" if bad else ""
+        out.append(CheckResult("output", "no NaN", bad == 0, float(bad), "== 0", detail))
+    if contract.min is not None or contract.max is not None:
+        finite = values[np.isfinite(values)]
+        low = finite < contract.min if contract.min is not None else np.zeros(len(finite), bool)
+        high = finite > contract.max if contract.max is not None else np.zeros(len(finite), bool)
+        outside = int(np.sum(low | high))
+        bound = describe(Bound(min=contract.min, max=contract.max))
+        seen = f"predictions span {finite.min():.4g}..{finite.max():.4g}" if finite.size else ""
+        out.append(
+            CheckResult("output", "range", outside == 0, float(outside), bound,
+                        f"{outside} outside; {seen}" if outside else seen)
+        )  # fmt: skip
     return out
 
 

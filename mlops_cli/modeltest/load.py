@@ -19,6 +19,11 @@ Policy:
   callables and other functions listed there are refused (a clone writes mlops.yaml).
   More trust is the local user's: `MLOPS_TRUSTED_TYPES` (comma or space separated) or
   `~/.config/mlops/trusted-types` (one name a line), never the repository.
+* xgboost / lightgbm / onnx: data formats that hold no code (XGBoost's JSON or UBJSON
+  model, LightGBM's text model, an ONNX graph run by onnxruntime with no custom-op library),
+  read by the framework's own parser (`runtime.formats`). The first bytes must look like the
+  declared format, else exit 3 saying what the file looks like (a pickle named model.json is
+  never unpickled). A framework that is not installed is exit 3 naming the extra to install.
 * joblib / pickle: unpickled only when the file's sha256 is the artifact of a version
   record committed in git (at HEAD or at a version tag), or with `--trust`. A file that
   passes is still unpickled through `picklesafe`'s guard (the second layer), which
@@ -39,6 +44,7 @@ from typing import Any
 from mlops_cli.common.errors import InputError, UnsafeError
 from mlops_cli.common.fs import sha256_file
 from mlops_cli.project.root import Project
+from mlops_cli.runtime import formats
 from mlops_cli.runtime import pickleguard as picklesafe
 
 LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
@@ -128,8 +134,20 @@ def check_loadable(
         except UnsafeError as exc:
             _hint_project_code(exc, project)
             raise
+    if fmt in formats.NATIVE:
+        return _check_native(path, head, fmt, sha, size)
     if fmt not in ("joblib", "pickle"):
-        raise InputError(f"{path}: unknown model format {fmt!r} (skops, joblib or pickle)")
+        raise InputError(
+            f"{path}: unknown model format {fmt!r} (skops, xgboost, lightgbm, onnx, joblib or"
+            " pickle)"
+        )
+    looks = formats.sniff(head)
+    native = next((f for f in formats.NATIVE if formats.matches(f, head)), None)
+    if native is not None:
+        raise InputError(
+            f"{path} is declared {fmt} but looks like {looks}",
+            hint=f"set `format: {native}` for this model in mlops.yaml",
+        )
     if head.startswith(b"PK\x03\x04"):
         raise InputError(
             f"{path} is a zip archive (a skops file?), not a {fmt} file",
@@ -150,6 +168,29 @@ def check_loadable(
         raise _unsafe(path, refused)
     types = sorted({f"{m}.{n}" for m, n in globals_})
     return LoadCheck(path, fmt, sha, size, trusted_by, types)
+
+
+def _check_native(path: Path, head: bytes, fmt: str, sha: str, size: int) -> LoadCheck:
+    """A data format: the first bytes must look like it; nothing in the file is code."""
+    if not formats.matches(fmt, head):
+        looks = formats.sniff(head)
+        other = next((f for f in formats.NATIVE if formats.matches(f, head)), None)
+        if other is None and head.startswith(b"PK\x03\x04"):
+            other = "skops"
+        hint = (
+            f"set `format: {other}` for this model in mlops.yaml"
+            if other
+            else f"save the model in {fmt}'s own format ({_SAVE_HINT[fmt]})"
+        )
+        raise InputError(f"{path} is declared {fmt} but looks like {looks}", hint=hint)
+    return LoadCheck(path, fmt, sha, size, f"{fmt} model file (data, no code)")
+
+
+_SAVE_HINT = {
+    "xgboost": "model.save_model('model.json') or 'model.ubj'",
+    "lightgbm": "booster.save_model('model.txt')",
+    "onnx": "skl2onnx.to_onnx, torch.onnx.export, onnxmltools",
+}
 
 
 def _hint_project_code(exc: UnsafeError, project: Project | None) -> None:
@@ -192,7 +233,10 @@ def _check_skops(
                 f"{path} is declared skops but holds a pickle; refusing to load it as either",
                 hint="set the model's real format in mlops.yaml (and trust it explicitly)",
             )
-        raise _truncated(path, "not a zip archive, which every skops file is")
+        raise _truncated(
+            path,
+            "not a zip archive, which every skops file is: it looks like " + formats.sniff(head),
+        )
     try:
         with zipfile.ZipFile(path) as archive:
             bad = archive.testzip()
@@ -311,6 +355,13 @@ def load_model(
 ) -> Any:
     """Check, then load, a model file (see the module docstring for what is refused)."""
     check = check_loadable(path, fmt, project=project, trusted_types=trusted_types, trust=trust)
+    if fmt in formats.NATIVE:
+        try:
+            return formats.load_native(Path(path), fmt)
+        except formats.MissingExtra as exc:
+            raise missing_extra(exc) from None
+        except formats.FormatError as exc:
+            raise _truncated(Path(path), str(exc)) from None
     if fmt == "skops":
         import skops.io as sio
 
@@ -336,6 +387,14 @@ def load_model(
         if type(exc).__name__ == "UnpicklingError":
             raise _truncated(Path(path), str(exc)) from None
         raise
+
+
+def missing_extra(exc: formats.MissingExtra) -> InputError:
+    """Exit 3 naming the extra that brings the framework of a format."""
+    return InputError(
+        f"{exc.fmt} models need {exc.module}, which is not installed",
+        hint=f"install the extra: pip install 'mlops-cli[{exc.extra}]'",
+    )
 
 
 def _missing_hint(project: Project | None, exc: BaseException) -> str | None:

@@ -53,7 +53,7 @@ def regression_checks(
     except MlopsError as exc:
         detail = f"cannot load {baseline} to compare with: {exc}"
         return [mc.CheckResult("no_regression", f"vs {baseline}", False, detail=detail)]
-    base = LocalPredictor(loaded)
+    base = LocalPredictor(loaded, fmt)
     base_pred = base.predict(features)
     base_proba = base.predict_proba(features) if model.task == "classification" else None
     base_classes = mc.classes_of(base, labels, base_pred)

@@ -174,13 +174,14 @@ def run_checks(
     _check_columns(name, model, frame)
     features, labels = frame.drop(columns=[model.target]), frame[model.target]
 
+    _task_contract(name, model.task, predictor)
     _input_contract(name, predictor, features)
     reporter.step(f"scoring {label} on {len(frame)} rows of {model.test_data}")
     y_pred = predictor.predict(features)
     proba = predictor.predict_proba(features) if model.task == "classification" else None
     classes = mc.classes_of(predictor, labels, y_pred)
     checks += mc.metric_checks(tests.metrics, labels, y_pred, proba, classes)
-    checks += mc.output_checks(tests.output, len(frame), y_pred, proba)
+    checks += mc.output_checks(tests.output, len(frame), y_pred, proba, model.task)
     if tests.no_regression:
         from mlops_cli.modeltest.regression import regression_checks
 
@@ -216,7 +217,9 @@ def _input_contract(name: str, predictor: mc.Predictor, features: pd.DataFrame) 
 
     estimator = getattr(predictor, "model", None)
     given = [str(c) for c in features.columns]
-    expected = getattr(estimator, "feature_names_in_", None)
+    expected = getattr(predictor, "input_columns", None)
+    if expected is None:
+        expected = getattr(estimator, "feature_names_in_", None)
     n_expected = getattr(estimator, "n_features_in_", None)
     detail = ""
     if expected is not None:
@@ -243,6 +246,18 @@ def _input_contract(name: str, predictor: mc.Predictor, features: pd.DataFrame) 
     if detail and expected is not None:
         raise InputError(f"model {name!r} does not take its test data's columns{detail}",
                          hint=CONTRACT_HINT)  # fmt: skip
+
+
+def _task_contract(name: str, task: str, predictor: mc.Predictor) -> None:
+    """A model file that says it is a classifier must not be tested as a regressor (exit 3)."""
+    kind = getattr(predictor, "kind", None)
+    wanted = {"classification": "classifier", "regression": "regressor"}[task]
+    if kind is not None and kind != wanted:
+        raise InputError(
+            f"models.{name}.task is {task}, but the model file holds a {kind}",
+            hint=f"set `task: {'classification' if kind == 'classifier' else 'regression'}`"
+            " for this model in mlops.yaml, or point `path` at the right file",
+        )
 
 
 def _few(items: list[str], n: int = 8) -> str:
@@ -276,6 +291,19 @@ def _check_columns(name: str, model: Any, frame: pd.DataFrame) -> None:
         raise ConfigError(
             f"models.{name}.tests: {', '.join(bad)} do not apply to a {model.task} model"
         )
+    contract = model.tests.output
+    if contract is not None:
+        if model.task == "regression" and contract.classes is not None:
+            raise ConfigError(
+                f"models.{name}.tests.output.classes does not apply to a regression model",
+                hint="bound the predictions with output.min and output.max instead",
+            )
+        if model.task == "classification" and (contract.min, contract.max) != (None, None):
+            raise ConfigError(
+                f"models.{name}.tests.output.min/max apply to a regression model, not to a"
+                " classification one",
+                hint="list the allowed labels under output.classes instead",
+            )
 
 
 def _slice_checks(
@@ -328,7 +356,7 @@ def test_model(
     report = run_checks(
         project,
         name,
-        LocalPredictor(estimator),
+        LocalPredictor(estimator, fmt),
         artifact=artifact,
         version=resolved.version,
         reporter=reporter,

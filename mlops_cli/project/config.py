@@ -112,6 +112,7 @@ MetricName = Literal[
     "r2",
     "mae",
     "rmse",
+    "mape",
 ]
 
 
@@ -151,7 +152,21 @@ class OutputContract(_Strict):
     classes: list[int | str] | None = Field(
         default=None, description="Predicted labels must be among these."
     )
-    no_nan: bool = Field(default=True, description="Predictions must not contain NaN.")
+    no_nan: bool = Field(
+        default=True, description="Predictions must not contain NaN (nor infinity, regression)."
+    )
+    min: float | None = Field(
+        default=None, description="Regression: the lowest allowed predicted value."
+    )
+    max: float | None = Field(
+        default=None, description="Regression: the highest allowed predicted value."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OutputContract:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("output.min must not exceed output.max")
+        return self
 
 
 class ModelTests(_Strict):
@@ -166,9 +181,11 @@ class ModelTests(_Strict):
 
 class Model(_Strict):
     path: RelPath = Field(description="The model artifact, relative to the project root.")
-    format: Literal["skops", "joblib", "pickle"] = Field(
+    format: Literal["skops", "xgboost", "lightgbm", "onnx", "joblib", "pickle"] = Field(
         default="skops",
-        description="Serialization: skops (safe, default); joblib/pickle load only when trusted.",
+        description="Serialization: skops (safe, default); xgboost (its JSON/UBJSON model"
+        " file), lightgbm (its text model file), onnx (run by onnxruntime): data, no code;"
+        " joblib/pickle load only when trusted. See docs/models.md.",
     )
     task: Literal["classification", "regression"] = Field(
         default="classification", description="Decides which metrics and checks apply."

@@ -2,7 +2,8 @@
 
 The artifact's sha256 is checked against `metadata.json` before anything is loaded, and a
 skops file is loaded trusting only the types recorded when the image was built: a swapped
-or tampered file is refused, never unpickled.
+or tampered file is refused, never unpickled. XGBoost, LightGBM and ONNX files are read by
+their framework's own parser (`runtime.formats`); every format answers one interface.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_cli.runtime import METADATA_FILE, METADATA_SCHEMA_VERSION
+from mlops_cli.runtime.formats import LoadedModel, as_loaded
 
 MAX_PROBLEMS = 50
 
@@ -60,6 +62,10 @@ class ServedModel:
     strict: bool = True
     target: str | None = None  # the label column: accepted in input (a CSV with it) and ignored
 
+    def __post_init__(self) -> None:
+        fmt = str(self.metadata.get("artifact", {}).get("format", "skops"))
+        self.loaded: LoadedModel = as_loaded(self.estimator, fmt)
+
     @property
     def name(self) -> str:
         return str(self.metadata.get("model", "model"))
@@ -71,7 +77,7 @@ class ServedModel:
 
     @property
     def classes(self) -> list[Any] | None:
-        classes = getattr(self.estimator, "classes_", None)
+        classes = self.loaded.classes
         return None if classes is None else _plain(list(classes))
 
     def check(self, records: Any) -> list[dict[str, Any]]:
@@ -109,8 +115,8 @@ class ServedModel:
     def frame(self, records: list[dict[str, Any]]) -> Any:
         import pandas as pd
 
-        # The order the estimator was fitted with, when it knows it (scikit-learn checks).
-        fitted = getattr(self.estimator, "feature_names_in_", None)
+        # The order the model was fitted with, when its file says (scikit-learn checks).
+        fitted = self.loaded.input_columns
         if not self.columns:
             frame = pd.DataFrame.from_records(records)
             return frame if fitted is None else frame[list(fitted)]
@@ -126,17 +132,15 @@ class ServedModel:
     def predict(self, records: Any) -> dict[str, Any]:
         """Check, then predict: predictions, and probabilities for a classifier."""
         frame = self.frame(self.check(records))
-        predictions = self.estimator.predict(frame)
-        result: dict[str, Any] = {
+        predictions = self.loaded.predict(frame)
+        proba = self.loaded.predict_proba(frame)  # before `classes`: ONNX's ZipMap names them
+        return {
             "model": self.name,
             "version": self.version,
             "predictions": _plain(predictions.tolist()),
-            "probabilities": None,
+            "probabilities": None if proba is None else proba.tolist(),
             "classes": self.classes,
         }
-        if hasattr(self.estimator, "predict_proba"):
-            result["probabilities"] = self.estimator.predict_proba(frame).tolist()
-        return result
 
 
 def _check_value(column: Column, value: Any) -> str | None:
@@ -241,4 +245,15 @@ def _load_estimator(path: Path, fmt: str, trusted: list[str]) -> Any:
             return pickleguard.load_pickle(path, fmt)
         except (pickleguard.Refused, pickleguard.Missing) as exc:
             raise ModelLoadError(f"refusing to load {path}: {exc}") from None
+    from mlops_cli.runtime import formats
+
+    if fmt in formats.NATIVE:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+        if not formats.matches(fmt, head):
+            raise ModelLoadError(f"{path} is declared {fmt} but looks like {formats.sniff(head)}")
+        try:
+            return formats.load_native(path, fmt)
+        except (formats.MissingExtra, formats.FormatError) as exc:
+            raise ModelLoadError(f"cannot load {path}: {exc}") from None
     raise ModelLoadError(f"unknown model format {fmt!r}")
