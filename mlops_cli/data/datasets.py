@@ -8,6 +8,7 @@ DVC on their fast path); this module is the API for all of them.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -330,8 +331,14 @@ def _unchanged(root: Path, target: Path, out: dvcfiles.Output, hasher: dvcfiles.
         return False
     cache = dvcfiles.cache_dir(root)
     ids = dvcfiles.object_ids(cache, out)
-    return ids is not None and all(
-        dvcfiles.object_path(cache, m, legacy=lg).exists() for m, lg in ids
+    if ids is None:
+        return False
+    # Plain strings, not a Path per object: for a folder of 10,000 files the Path objects
+    # cost more than the stat calls themselves (issue 14 profile).
+    base, legacy_base = str(cache / "files" / "md5"), str(cache)
+    return all(
+        os.path.exists(f"{legacy_base if lg else base}/{m[:2]}/{m[2:]}")  # noqa: PTH110
+        for m, lg in ids
     )
 
 

@@ -210,3 +210,21 @@ def test_add_reads_a_declared_data_set_as_mlops_yaml_says(project: Project) -> N
     assert any("price" in p and "-3.25" in p for p in info.value.problems)  # type: ignore[attr-defined]
     write(project.root / "data/prices.csv", b"id;price\n1;10,5\n2;3,25\n")
     assert data.add(project, src, "prices").validated is True
+
+
+def test_a_folder_whose_cache_lost_a_file_object_is_added_again(project: Project) -> None:
+    folder = project.root / "data/many"
+    past = time.time() - 60
+    for i in range(3):
+        os.utime(write(folder / f"sub/f{i}.bin", b"x%d" % i), (past, past))
+    data.add(project, folder)
+    dvc_file = project.root / "data/many.dvc"
+    before = dvc_file.stat().st_mtime_ns
+    assert data.add(reopen(project), folder).changed is False
+    assert dvc_file.stat().st_mtime_ns == before  # a no-op: every object was found
+    lost = object_path(cache_dir(project.root), md5(folder / "sub/f1.bin"))
+    lost.chmod(0o644)
+    lost.unlink()
+    again = data.add(reopen(project), folder)
+    assert again.changed is False  # same content: DVC ran and put the object back
+    assert lost.is_file()
