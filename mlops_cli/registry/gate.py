@@ -21,14 +21,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_cli.common.errors import MlopsError
 from mlops_cli.gitio import refs as gitrefs
-from mlops_cli.project.config import Model
 from mlops_cli.project.root import Project
 from mlops_cli.registry import tags as regtags
 from mlops_cli.registry.records import VersionRecord, parse_record, record_path
+
+if TYPE_CHECKING:  # a type only: importing it loads pydantic, 40% of a clean `status`
+    from mlops_cli.project.config import Model
 
 
 @dataclass(frozen=True)

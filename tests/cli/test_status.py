@@ -154,6 +154,15 @@ def test_a_models_table_for_a_project_with_models(
     doc = json.loads(mlops("status", "--json", cwd=root).stdout)
     assert [m["name"] for m in doc["models"]] == [NAME]
     assert doc["models"][0]["latest"] is None and doc["clean"] is True
+    # With models declared, the fast path still loads neither typer nor pydantic once
+    # mlops.yaml's validated form is kept (registry/gate.py imports the config type lazily).
+    import subprocess
+    import sys
+
+    seen = subprocess.run(
+        [sys.executable, "-c", SEEN, "status"], cwd=root, capture_output=True, text=True
+    )
+    assert seen.stderr.strip().splitlines()[-1] == "loaded: []", seen.stderr
 
 
 def test_outside_a_project(tmp_path: Path, mlops: Any) -> None:
