@@ -64,7 +64,10 @@ def add(
     fmt: Annotated[
         str | None,
         typer.Option(
-            "--format", help="skops, joblib or pickle (default: from the suffix).", metavar="FMT"
+            "--format",
+            help="skops, xgboost, lightgbm, onnx, joblib or pickle (default: from the"
+            " suffix, or a native model file's first bytes).",
+            metavar="FMT",
         ),
     ] = None,
     target: Annotated[
@@ -83,8 +86,10 @@ def add(
 
     if task not in ("classification", "regression"):
         raise UsageError(f"--task is classification or regression, not {task!r}")
-    if fmt is not None and fmt not in ("skops", "joblib", "pickle"):
-        raise UsageError(f"--format is skops, joblib or pickle, not {fmt!r}")
+    from mlops_cli.registry.declare import FORMATS
+
+    if fmt is not None and fmt not in FORMATS:
+        raise UsageError(f"--format is one of {', '.join(FORMATS)}, not {fmt!r}")
     st = state(ctx, json_output)
     result = add_model(
         _project(st), name, path=path, data=data, task=task, fmt=fmt, target=target,

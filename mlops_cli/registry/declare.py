@@ -21,7 +21,32 @@ from mlops_cli.project import configedit
 from mlops_cli.project.root import CONFIG_FILE, Project, load_config, validate_config
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
-_FORMATS = {".skops": "skops", ".joblib": "joblib", ".pkl": "pickle", ".pickle": "pickle"}
+_FORMATS = {
+    ".skops": "skops",
+    ".joblib": "joblib",
+    ".pkl": "pickle",
+    ".pickle": "pickle",
+    ".ubj": "xgboost",
+    ".onnx": "onnx",
+}
+# Every `format:` mlops.yaml accepts (project/config.py's Literal; a test keeps them equal).
+FORMATS = ("skops", "xgboost", "lightgbm", "onnx", "joblib", "pickle")
+
+
+def _guess_format(file: Path, rel: str) -> str | None:
+    """The format from the suffix, else from the first bytes of a native model file
+    (XGBoost's `.json`, LightGBM's `.txt`), read without loading anything."""
+    fmt = _FORMATS.get(PurePosixPath(rel).suffix.lower())
+    if fmt is not None:
+        return fmt
+    from mlops_cli.runtime.formats import NATIVE, matches
+
+    try:
+        with file.open("rb") as fh:
+            head = fh.read(256)
+    except OSError:
+        return None
+    return next((f for f in NATIVE if matches(f, head)), None)
 
 
 @dataclass(frozen=True)
@@ -53,11 +78,11 @@ def add(
     rel = ensure_inside(root, root / path).relative_to(root.resolve()).as_posix()
     if rel == "." or PurePosixPath(rel).parts[0] in (".git", ".dvc", ".mlops"):
         raise InputError(f"{rel} cannot be a model file")
-    fmt = fmt or _FORMATS.get(PurePosixPath(rel).suffix.lower())
+    fmt = fmt or _guess_format(root / rel, rel)
     if fmt is None:
         raise UsageError(
-            f"cannot tell the format of {rel} from its suffix",
-            hint="pass --format skops|joblib|pickle",
+            f"cannot tell the format of {rel} from its suffix or its first bytes",
+            hint="pass --format " + "|".join(FORMATS),
         )
     with repo_lock(root, "model add", on_warning=reporter.warn):
         config = load_config(root / CONFIG_FILE)

@@ -107,3 +107,52 @@ def test_a_declared_name_is_never_replaced(root: Path) -> None:
     with pytest.raises(InputError, match=r"model 'churn' is already declared in mlops\.yaml"):
         add(open_project(root), "churn", path="other.skops", data="train")
     assert (root / "mlops.yaml").read_text() == before
+
+
+def test_the_formats_model_add_knows_are_the_ones_mlops_yaml_accepts() -> None:
+    from typing import get_args
+
+    from mlops_cli.project.config import Model
+    from mlops_cli.registry.declare import FORMATS
+
+    annotation = Model.model_fields["format"].annotation
+    assert set(get_args(annotation)) == set(FORMATS)
+
+
+def _native_models(folder: Path) -> dict[str, Path]:
+    """Real XGBoost (JSON, UBJSON), LightGBM (text) and ONNX files, trained on iris."""
+    import lightgbm
+    import xgboost
+    from skl2onnx import to_onnx
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = load_iris(return_X_y=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    booster = xgboost.XGBClassifier(n_estimators=2, max_depth=2).fit(x, y)
+    out = {"xgb.json": folder / "xgb.json", "xgb.ubj": folder / "xgb.ubj"}
+    booster.save_model(out["xgb.json"])
+    booster.save_model(out["xgb.ubj"])
+    out["lgb.txt"] = folder / "lgb.txt"
+    lightgbm.LGBMClassifier(n_estimators=2, verbose=-1).fit(x, y).booster_.save_model(
+        out["lgb.txt"]
+    )
+    out["m.onnx"] = folder / "m.onnx"
+    onnx = to_onnx(LogisticRegression(max_iter=200).fit(x, y), x[:1].astype("float32"))
+    out["m.onnx"].write_bytes(onnx.SerializeToString())
+    return out
+
+
+def test_native_formats_are_told_by_suffix_or_first_bytes(root: Path) -> None:
+    files = _native_models(root / "models")
+    expected = {"xgb.json": "xgboost", "xgb.ubj": "xgboost", "lgb.txt": "lightgbm",
+                "m.onnx": "onnx"}  # fmt: skip
+    for i, (name, fmt) in enumerate(expected.items()):
+        assert files[name].is_file()
+        result = add(open_project(root), f"m{i}", path=f"models/{name}", data="train")
+        assert result.entry["format"] == fmt, name
+    # A JSON or text file that is no model is not guessed: the error names every format.
+    (root / "models" / "notes.json").write_text('{"a": 1}\n')
+    with pytest.raises(UsageError) as info:
+        add(open_project(root), "notes", path="models/notes.json", data="train")
+    assert "skops|xgboost|lightgbm|onnx|joblib|pickle" in (info.value.hint or "")
