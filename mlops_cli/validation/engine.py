@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlops_cli.common.errors import InputError
 from mlops_cli.common.progress import Reporter
-from mlops_cli.validation import panderaload
+from mlops_cli.validation import fastpath, panderaload
 from mlops_cli.validation.coltypes import arrow_type, parse_text
 from mlops_cli.validation.csvdialect import CsvDialect, other_delimiter, shown
 from mlops_cli.validation.parquetmeta import parquet_layout
@@ -164,15 +164,13 @@ def run(
 
     dialect = dialect or CsvDialect()
     chosen = spec.engine(engine)
-    schema: Any = None
+    schema = _Schema(spec, chosen)
     text_columns: set[str] = set()
     while True:
         reader = _reader(path, fmt, spec, text_columns, chunk_bytes, source, dialect)
         chunks = _FirstAhead(reader.chunks(reader.include))
-        if schema is None:
-            if chosen == "polars":
-                panderaload.import_for_polars()
-            schema = build(spec, chosen)  # imports pandera while the first chunk is read
+        if schema.fast is None:
+            schema.get()  # imports pandera while the first chunk is read
         try:
             outcome = _run_once(
                 reader, chunks, spec, chosen, schema, text_columns, max_examples, reporter, source
@@ -184,6 +182,25 @@ def run(
                 raise InputError(f"{source}: cannot read column {exc.column!r}") from None
             reporter.detail(f"{source}: column {exc.column!r} has values that do not parse")
             text_columns.add(exc.column)
+
+
+class _Schema:
+    """The pandera schema, built on first use. A schema the fast path can judge
+    (validation.fastpath) is built only for a frame that path does not pass: a valid file
+    is then validated without importing pandera at all."""
+
+    def __init__(self, spec: SchemaSpec, engine: Engine) -> None:
+        self.spec = spec
+        self.engine = engine
+        self.fast = fastpath.plan(spec) if engine == "polars" else None
+        self._schema: Any = None
+
+    def get(self) -> Any:
+        if self._schema is None:
+            if self.engine == "polars":
+                panderaload.import_for_polars()
+            self._schema = build(self.spec, self.engine)
+        return self._schema
 
 
 class _FirstAhead:
@@ -337,7 +354,7 @@ def _run_once(
     chunks: Iterable[pl.DataFrame],
     spec: SchemaSpec,
     engine: Engine,
-    schema: Any,
+    schema: _Schema,
     text_columns: set[str],
     max_examples: int,
     reporter: Reporter,
@@ -383,6 +400,20 @@ def _run_once(
 
 
 def _validate(
+    engine: Engine,
+    schema: _Schema,
+    spec: SchemaSpec,
+    frame: pl.DataFrame,
+    offset: int,
+    row_map: np.ndarray | None,
+    failures: Failures,
+) -> None:
+    if schema.fast is not None and fastpath.passes(schema.fast, frame):
+        return  # pandera would report nothing
+    _pandera(engine, schema.get(), spec, frame, offset, row_map, failures)
+
+
+def _pandera(
     engine: Engine,
     schema: Any,
     spec: SchemaSpec,

@@ -419,8 +419,9 @@ def test_polars_engine_loads_no_pandas_and_leaves_pandera_whole(
 def test_an_untested_pandera_version_loads_the_usual_way(tmp_path: Path, schema: Path) -> None:
     """The pandas-free import leans on pandera internals, so it is used only for the pandera
     versions it was tested with: with another one (a dist-info folder earlier on sys.path
-    says 99.0.0) pandera imports pandas as usual, and the verdict is the same."""
-    good = write_parquet(tmp_path / "data" / "c.parquet", rows(60))
+    says 99.0.0) pandera imports pandas as usual, and the verdict is the same. (Invalid
+    data: a valid file is passed by validation.fastpath without importing pandera.)"""
+    good = write_parquet(tmp_path / "data" / "c.parquet", broken_rows())
     fake = tmp_path / "site"
     (fake / "pandera-99.0.0.dist-info").mkdir(parents=True)
     code = (
@@ -437,7 +438,13 @@ def test_an_untested_pandera_version_loads_the_usual_way(tmp_path: Path, schema:
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
-    assert json.loads(out.stdout) == {"passed": True, "rows": 60, "pandas": True, "fast": False}
+    expected = check(good, schema)
+    assert json.loads(out.stdout) == {
+        "passed": False,
+        "rows": expected.rows,
+        "pandas": True,
+        "fast": False,
+    }
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
