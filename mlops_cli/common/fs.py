@@ -50,6 +50,19 @@ def ensure_state_dir(root: Path) -> Path:
     return state
 
 
+def user_cache_dir(root: Path) -> Path:
+    """This user's cache folder for the project at `root`, outside the repository:
+    `$XDG_CACHE_HOME/mlops/projects/<sha256 of the real path>`. Caches whose entries a
+    reader trusts without re-checking (parsed records, the validated mlops.yaml) live here,
+    where a hostile clone cannot plant them the way it can force-commit `.mlops/cache/`."""
+    import hashlib
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    key = hashlib.sha256(os.fsencode(os.path.realpath(root))).hexdigest()[:32]
+    return Path(base) / "mlops" / "projects" / key
+
+
 def sha256_file(path: Path) -> tuple[str, int]:
     """The sha256 hex digest and the size of a file, in one streaming read."""
     import hashlib

@@ -56,8 +56,9 @@ class TagInfo:
     message: str
 
 
-def list_tags(root: Path) -> list[TagInfo]:
-    """Every tag with its target commit, tagger time and message, in one git call."""
+def list_tags(root: Path, patterns: Sequence[str] = ()) -> list[TagInfo]:
+    """Every tag (or those matching `patterns`, for-each-ref's globs under refs/tags/, e.g.
+    `churn@*`) with its target commit, tagger time and message, in one git call."""
     fmt = "%00".join(
         [
             "%(refname:strip=2)",
@@ -70,7 +71,8 @@ def list_tags(root: Path) -> list[TagInfo]:
             "",
         ]
     )
-    raw = git(root, "for-each-ref", f"--format={fmt}", "refs/tags").stdout
+    where = [f"refs/tags/{p}" for p in patterns] or ["refs/tags"]
+    raw = git(root, "for-each-ref", f"--format={fmt}", *where).stdout
     tags = []
     # Each tag is its fields, each ended by NUL, and then the newline git adds.
     for entry in raw.decode("utf-8", "replace").split("\0\n"):
@@ -103,6 +105,20 @@ def ls_tree(root: Path, rev: str, folder: str) -> list[str]:
     if proc.returncode != 0:
         return []
     return [p for p in proc.stdout.decode("utf-8", "replace").split("\0") if p]
+
+
+def ls_tree_ids(root: Path, rev: str, folder: str) -> dict[str, str]:
+    """path -> blob id of every file under `folder` at `rev` (empty when there is none)."""
+    proc = git(root, "ls-tree", "-r", "-z", rev, "--", folder, check=False)
+    if proc.returncode != 0:
+        return {}
+    found: dict[str, str] = {}
+    for entry in proc.stdout.decode("utf-8", "replace").split("\0"):
+        meta, tab, path = entry.partition("\t")
+        fields = meta.split()
+        if tab and len(fields) == 3 and fields[1] == "blob":
+            found[path] = fields[2]
+    return found
 
 
 def dirty_paths(root: Path, paths: list[str]) -> dict[str, str]:

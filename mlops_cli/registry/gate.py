@@ -101,8 +101,63 @@ def declared_checks(
     return out
 
 
-def registered_record(project: Project, record: VersionRecord) -> VersionRecord | None:
-    """The record as `mlops model register` committed it, read at the version's own tag."""
+# (root, commit, path) -> the bytes of the record committed there (None: not there), and
+# what they parse to: a commit's files never change, so an entry is never stale.
+_RAW_AT: dict[tuple[str, str, str], bytes | None] = {}
+_PARSED_AT: dict[tuple[str, str, str], VersionRecord | None] = {}
+
+
+def registered_record(
+    project: Project,
+    record: VersionRecord,
+    models: dict[str, regtags.ModelState] | None = None,
+) -> VersionRecord | None:
+    """The record as `mlops model register` committed it, read at the version's own tag.
+
+    With `models` (the registry state the caller has read), the commit of the version's
+    tag is taken from it, and the first call reads the registered records of every version
+    of the model in one `git cat-file --batch` (each parsed when asked for, through the
+    record cache): `mlops status` gates a thousand versions with one git call, not a
+    thousand."""
+    state = (models or {}).get(record.model)
+    held = state.versions.get(record.version) if state is not None else None
+    if state is None or held is None:
+        return _registered_at_tag(project, record)
+    rel = record_path(record.model, record.version)
+    key = (str(project.root), held.commit, rel)
+    if key not in _RAW_AT:
+        _read_registered(project, state)
+    if key not in _PARSED_AT:
+        raw = _RAW_AT.get(key)
+        tag = regtags.register_tag(record.model, record.version)
+        _PARSED_AT[key] = None if raw is None else _parse_or_none(project, raw, f"{rel} at {tag}")
+    return _PARSED_AT[key]
+
+
+def _read_registered(project: Project, state: regtags.ModelState) -> None:
+    from mlops_cli.gitio.objects import read_objects
+
+    root = str(project.root)
+    specs = {}
+    for v in state.versions.values():
+        rel = record_path(state.name, v.version)
+        specs[(root, v.commit, rel)] = f"{v.commit}:{rel}"
+    blobs = read_objects(project.root, list(specs.values()))
+    for key, spec in specs.items():
+        _RAW_AT[key] = blobs.get(spec)
+
+
+def _parse_or_none(project: Project, raw: bytes, source: str) -> VersionRecord | None:
+    from mlops_cli.registry.records import RecordReader
+
+    try:
+        with RecordReader(project.root) as reader:
+            return reader.parse(raw, source)
+    except MlopsError:
+        return None
+
+
+def _registered_at_tag(project: Project, record: VersionRecord) -> VersionRecord | None:
     tag = regtags.register_tag(record.model, record.version)
     rel = record_path(record.model, record.version)
     raw = gitrefs.read_blob(project.root, f"refs/tags/{tag}", rel)
@@ -129,7 +184,7 @@ def gate_problem(
     tests = record.tests
     if not tests:
         return f"it has no recorded tests; {rerun}"
-    if problem := _binding_problem(project, record, tests):
+    if problem := _binding_problem(project, record, tests, models):
         return f"{problem}; {rerun}"
     checks = [c for c in tests.get("checks") or [] if isinstance(c, dict)]
     failed = [str(c.get("name")) for c in checks if c.get("passed") is False]
@@ -164,9 +219,14 @@ def gate_problem(
     return None
 
 
-def _binding_problem(project: Project, record: VersionRecord, tests: dict[str, Any]) -> str | None:
+def _binding_problem(
+    project: Project,
+    record: VersionRecord,
+    tests: dict[str, Any],
+    models: dict[str, regtags.ModelState] | None,
+) -> str | None:
     """The tests must be bound to exactly the registered version's artifact and data."""
-    registered = registered_record(project, record) or record
+    registered = registered_record(project, record, models) or record
     sha = str(registered.artifact.get("sha256", ""))
     if str(record.artifact.get("sha256", "")) != sha:
         return (

@@ -43,6 +43,7 @@ from mlops_cli.project.root import Project
 from mlops_cli.registry import tags as regtags
 from mlops_cli.registry.layout import ARTIFACT_CACHE, RECORDS_DIR, record_path, signature_path
 from mlops_cli.registry.lineage import inside
+from mlops_cli.registry.recordcache import RecordStore, blob_id
 
 __all__ = ["ARTIFACT_CACHE", "RECORDS_DIR", "record_path", "signature_path"]  # re-exported
 
@@ -179,7 +180,79 @@ def parse_spec(spec: str) -> tuple[str, str | None, str | None]:
 
 
 def parse_record(raw: bytes, source: str) -> VersionRecord:
-    return VersionRecord.from_dict(parse_yaml(raw, source).data, source)
+    """A record from its bytes. libyaml composes it where PyYAML has it (`fast`: the same
+    guards and, for anything refused, the pure-Python path's messages; tests/registry/
+    test_records.py checks both paths give the same records)."""
+    return VersionRecord.from_dict(parse_yaml(raw, source, fast=True).data, source)
+
+
+def summary(record: VersionRecord) -> dict[str, Any]:
+    """What `mlops model list` shows of a record (stored beside it in the record cache)."""
+    tests = record.tests
+    return {
+        "model": record.model,
+        "version": record.version,
+        "created": record.created,
+        "commit": record.git.get("commit"),
+        "sha256": str(record.artifact.get("sha256")),
+        "tests_passed": bool(tests.get("passed")) if tests else None,
+        "images": len(record.images),
+    }
+
+
+class RecordReader:
+    """Parses records through the record cache (`recordcache.py`): a record seen before,
+    by its git blob id, costs a look-up, not a YAML parse. Use as a context manager: what
+    was parsed is remembered when it closes."""
+
+    def __init__(self, root: Path) -> None:
+        self.store = RecordStore(root)
+
+    def __enter__(self) -> RecordReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Remember what was parsed (one transaction) and close the cache."""
+        self.store.close()
+
+    def parse(self, raw: bytes, source: str) -> VersionRecord:
+        """`parse_record(raw, source)`, remembered by the blob id of `raw`."""
+        return self.parse_many({source: (raw, source)})[source]
+
+    def parse_many(self, raws: dict[str, tuple[bytes, str]]) -> dict[str, VersionRecord]:
+        """key -> record, for `raws` key -> (bytes, source); a record that does not parse
+        raises its ConfigError (callers wanting one error per record call `parse`)."""
+        oids = {key: blob_id(raw) for key, (raw, _) in raws.items()}
+        known = self.store.data(oids.values())
+        out: dict[str, VersionRecord] = {}
+        for key, (raw, source) in raws.items():
+            data = known.get(oids[key])
+            if data is not None:
+                out[key] = VersionRecord.from_dict(data, source)
+                continue
+            data = parse_yaml(raw, source, fast=True).data
+            record = VersionRecord.from_dict(data, source)
+            self.store.put(oids[key], data, summary(record))
+            out[key] = record
+        return out
+
+    def summaries(self, root: Path, oids: dict[str, str]) -> dict[str, dict[str, Any]]:
+        """path -> summary, for `oids` path -> blob id: from the cache, the others read in
+        one `git cat-file --batch` and parsed; a record that does not parse raises its
+        ConfigError, as `committed_records` does."""
+        known = self.store.summaries(oids.values())
+        out = {path: known[oid] for path, oid in oids.items() if oid in known}
+        missing = {path: oid for path, oid in oids.items() if oid not in known}
+        blobs = gitobjects.read_objects(root, list(missing.values()))
+        for path, oid in missing.items():
+            raw = blobs.get(oid)
+            if raw is None:
+                continue
+            out[path] = summary(self.parse_many({path: (raw, path)})[path])
+        return out
 
 
 def load_record(project: Project, name: str, version: str) -> VersionRecord:
@@ -396,32 +469,44 @@ class VersionRow:
 
 
 def list_versions(project: Project, name: str | None = None) -> list[VersionRow]:
-    """Registered versions, newest first per model; deregistered ones flagged inactive."""
+    """Registered versions, newest first per model; deregistered ones flagged inactive.
+
+    Reads the tags (one `for-each-ref`) and the records committed at HEAD (one `ls-tree`
+    for their blob ids; the cache for those parsed before; one `cat-file --batch` for the
+    others), whatever the number of versions."""
     if name is not None:
         model_config(project, name)
-    records = {(r.model, r.version): r for r in committed_records(project)}
+    patterns = [f"{name}@*", f"{name}#*"] if name is not None else []
+    models = regtags.build_state(gitrefs.list_tags(project.root, patterns))
+    folder = f"{RECORDS_DIR}/{name}" if name is not None else RECORDS_DIR
+    ids = {p: o for p, o in gitrefs.ls_tree_ids(project.root, "HEAD", folder).items()}
+    ids = {p: o for p, o in ids.items() if p.endswith(".yaml")}
+    with RecordReader(project.root) as reader:
+        found = reader.summaries(project.root, ids)
+    records = {(str(r["model"]), str(r["version"])): r for r in found.values()}
     rows = []
-    for model_name, model in sorted(state(project).items()):
+    for model_name, model in sorted(models.items()):
         if name is not None and model_name != name:
             continue
         ordered = sorted(
             model.versions.values(), key=lambda v: regtags.semver_key(v.version), reverse=True
         )
+        holders = model.stage_holders()
         for v in ordered:
             rec = records.get((model_name, v.version))
-            tests = rec.tests if rec else None
+            active = v.active and not model.deprecated
             rows.append(
                 VersionRow(
                     model=model_name,
                     version=v.version,
-                    active=v.active and not model.deprecated,
-                    stages=model.stages_of(v.version),
-                    created=rec.created if rec else None,
-                    commit=rec.git.get("commit", v.commit) if rec else v.commit,
+                    active=active,
+                    stages=sorted(s for s, h in holders.items() if h is v) if v.active else [],
+                    created=rec["created"] if rec else None,
+                    commit=str(rec.get("commit") or v.commit) if rec else v.commit,
                     tag=v.tag,
-                    sha256=str(rec.artifact.get("sha256")) if rec else None,
-                    tests_passed=bool(tests.get("passed")) if tests else None,
-                    images=len(rec.images) if rec else 0,
+                    sha256=rec["sha256"] if rec else None,
+                    tests_passed=rec["tests_passed"] if rec else None,
+                    images=int(rec["images"]) if rec else 0,
                 )
             )
     return rows
@@ -445,7 +530,9 @@ def show(project: Project, spec: str) -> Shown:
     model_config(project, name)
     if version == WORKSPACE:
         raise InputError("the workspace model has no record; `mlops model register` makes one")
-    current = state(project).get(name) or regtags.ModelState(name)
+    # Only this model's tags: the cost does not grow with the other models' versions.
+    tags = gitrefs.list_tags(project.root, [f"{name}@*", f"{name}#*"])
+    current = regtags.build_state(tags).get(name) or regtags.ModelState(name)
     if stage is not None:
         held = current.in_stage(stage)
         if held is None:
@@ -476,12 +563,16 @@ def show(project: Project, spec: str) -> Shown:
         vstate.tag,
         vstate.commit,
         present,
-        tag_warnings(project, name),
+        _warning_lines(regtags.tag_warnings(tags, name)),
     )
 
 
 def tag_warnings(project: Project, name: str | None = None) -> list[str]:
     """What is odd about the registry tags (of `name`): lightweight tags and tags that
     mlops did not make (`tags.tag_warnings`), one line each."""
-    found = regtags.tag_warnings(gitrefs.list_tags(project.root), name)
+    patterns = [f"{name}@*", f"{name}#*"] if name is not None else []
+    return _warning_lines(regtags.tag_warnings(gitrefs.list_tags(project.root, patterns), name))
+
+
+def _warning_lines(found: dict[str, list[str]]) -> list[str]:
     return [line for model in sorted(found) for line in found[model]]

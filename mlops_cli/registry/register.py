@@ -7,6 +7,7 @@ Ctrl-C or a concurrent `register` leaves both or neither, never a tag without it
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -151,15 +152,37 @@ def _refuse_existing(
             f"{rel} exists already but no tag {tag} does",
             hint="remove the stray record (it was not written by a finished register)",
         )
-    from mlops_cli.registry.records import committed_records
-
+    # Every tag `register` writes names its artifact's sha256 (`artifact: PATH sha256:X`):
+    # the check reads the tag messages it has already, not every record. A version whose
+    # tag does not say (made by hand or by GTO) is checked against its committed record.
     sha = found.artifact["sha256"]
-    for rec in committed_records(project):
-        same = rec.model == current.name and rec.artifact.get("sha256") == sha
-        held = current.versions.get(rec.version)
-        if same and held is not None and held.active:
-            raise InputError(
-                f"{current.name}@{rec.version} registers this very artifact already"
-                f" (sha256 {sha[:12]})",
-                hint="train a new model before registering another version",
-            )
+    unknown = []
+    for held in current.versions.values():
+        if not held.active:
+            continue
+        said = _ARTIFACT_LINE.search(held.message)
+        if said is None:
+            unknown.append(held.version)
+        elif said["sha"] == sha:
+            _duplicate(current.name, held.version, sha)
+    if unknown:
+        from mlops_cli.gitio.objects import read_blobs
+        from mlops_cli.registry.records import RecordReader
+
+        paths = {record_path(current.name, v): v for v in unknown}
+        blobs = read_blobs(project.root, "HEAD", list(paths))
+        with RecordReader(project.root) as reader:
+            for rel, raw in blobs.items():
+                rec = reader.parse(raw, rel)
+                if rec.model == current.name and rec.artifact.get("sha256") == sha:
+                    _duplicate(current.name, paths[rel], sha)
+
+
+_ARTIFACT_LINE = re.compile(r"^artifact: .* sha256:(?P<sha>[0-9a-f]{64})$", re.MULTILINE)
+
+
+def _duplicate(name: str, version: str, sha: str) -> None:
+    raise InputError(
+        f"{name}@{version} registers this very artifact already (sha256 {sha[:12]})",
+        hint="train a new model before registering another version",
+    )

@@ -20,6 +20,7 @@ whenever the seconds differ.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -64,6 +65,7 @@ def parse_version(text: str) -> str:
     return version
 
 
+@functools.cache  # a registry of 10,000 versions sorts them several times per command
 def semver_key(version: str) -> tuple[int, int, int, int, tuple[tuple[int, int | str], ...]]:
     """Sort key of semver precedence: a pre-release sorts before its release."""
     match = _VERSION_RE.match(version)
@@ -183,8 +185,8 @@ class ModelState:
         return found[0] if found else None
 
     def in_stage(self, stage: str) -> VersionState | None:
-        holders = [v for v in self.active_versions() if stage in v.stages]
-        return holders[0] if holders else None
+        holders = [v for v in self.versions.values() if v.active and stage in v.stages]
+        return max(holders, key=lambda v: semver_key(v.version)) if holders else None
 
     def holders(self, stage: str) -> list[VersionState]:
         return [v for v in self.active_versions() if stage in v.stages]
@@ -195,12 +197,21 @@ class ModelState:
             return []
         return sorted(s for s in state.stages if self.in_stage(s) is state)
 
+    def stage_holders(self) -> dict[str, VersionState]:
+        """stage -> the version holding it, for every stage held (`stages_of` for all
+        versions at once: one pass, not one per version)."""
+        names = {s for v in self.versions.values() for s in v.stages}
+        return {s: held for s in sorted(names) if (held := self.in_stage(s)) is not None}
+
 
 def build_state(tags: list[TagInfo]) -> dict[str, ModelState]:
     """Replay every registry tag, oldest first, into each model's current state."""
     events = [e for e in (parse_tag(t) for t in tags) if e is not None]
     events.sort(key=lambda e: (e.time, e.counter if e.counter is not None else -1, e.tag))
     models: dict[str, ModelState] = {}
+    # model -> commit -> the first version registered on it (what the scan of versions in
+    # registration order found): a stage tag is resolved in O(1), not O(versions).
+    by_commit: dict[str, dict[str, VersionState]] = {}
     for event in events:
         model = models.setdefault(event.model, ModelState(event.model))
         model.events.append(event)
@@ -208,14 +219,23 @@ def build_state(tags: list[TagInfo]) -> dict[str, ModelState]:
         if event.action == "deprecate":
             model.deprecated = True
         elif event.action == "register" and event.version:
-            model.versions[event.version] = VersionState(
-                event.version, event.commit, event.tag, event.time, event.message
-            )
+            held = VersionState(event.version, event.commit, event.tag, event.time, event.message)
+            old = model.versions.get(event.version)
+            model.versions[event.version] = held
+            commits = by_commit.setdefault(event.model, {})
+            if old is not None and commits.get(old.commit) is old:
+                # Re-registered (a tag of the same version again): the dict keeps its
+                # first position, so the first-registered lookup must be recomputed.
+                commits.clear()
+                for v in model.versions.values():
+                    commits.setdefault(v.commit, v)
+            else:
+                commits.setdefault(event.commit, held)
         elif event.action == "deregister" and event.version in model.versions:
             model.versions[event.version].active = False
         elif event.action in ("assign", "unassign") and event.stage:
             # GTO finds the version of a stage tag by the commit it points at.
-            state = next((v for v in model.versions.values() if v.commit == event.commit), None)
+            state = by_commit.get(event.model, {}).get(event.commit)
             if state is None:
                 continue
             if event.action == "assign":

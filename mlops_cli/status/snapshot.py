@@ -4,8 +4,9 @@ pydantic.
 Validating `mlops.yaml` means importing pydantic and building the config model's validator:
 about half of a clean `mlops status`. What the validation produced is plain data (strings,
 numbers, lists, mappings of them, nested models without methods or properties), so once a
-file's bytes have been validated, the result is kept in `.mlops/cache/config.json` (git
-ignores `.mlops/cache/`), keyed by the sha256 of those bytes, of this mlops version and of
+file's bytes have been validated, the result is kept in `config.json` in this user's cache
+folder for the project (`common.fs.user_cache_dir`: outside the repository, so a clone
+cannot plant a forged one), keyed by the sha256 of those bytes, of this mlops version and of
 the model's own source file. A file with any other bytes is validated again, with the usual
 errors; the kept copy is rebuilt as read-only attribute objects that answer every field
 the model has (tests/status/test_snapshot.py compares the two, field by field).
@@ -19,10 +20,10 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from mlops_cli.common.fs import atomic_write_bytes
+from mlops_cli.common.fs import atomic_write_bytes, user_cache_dir
 from mlops_cli.project.root import CONFIG_FILE, Project, find_root
 
-SNAPSHOT = Path(".mlops") / "cache" / "config.json"
+SNAPSHOT = "config.json"  # in common.fs.user_cache_dir(root), outside the repository
 FORMAT = 1  # of the snapshot: part of the key, so an older layout is never read
 _MAX_CONFIG = 1024 * 1024  # as project/root.py's load_config
 
@@ -63,7 +64,7 @@ def _key(raw: bytes) -> str:
 
 def _load(root: Path, raw: bytes) -> Any | None:
     try:
-        doc = json.loads((root / SNAPSHOT).read_bytes())
+        doc = json.loads((user_cache_dir(root) / SNAPSHOT).read_bytes())
         if not isinstance(doc, dict) or doc.get("key") != _key(raw):
             return None
         return decode(doc["config"])
@@ -86,8 +87,9 @@ def _validate(root: Path, path: Path, raw: bytes | None) -> Any:
         text = json.dumps({"key": _key(raw), "config": encoded})
         if json.loads(text)["config"] != encoded:  # a value JSON would not give back as is
             return config
-        (root / SNAPSHOT).parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(root / SNAPSHOT, text.encode())
+        folder = user_cache_dir(root)
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(folder / SNAPSHOT, text.encode())
     except (OSError, TypeError, ValueError):
         pass  # an optimisation only: a read-only project is validated every time
     return config

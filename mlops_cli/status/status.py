@@ -209,11 +209,11 @@ def _records(
 ) -> dict[str, Any]:
     """version -> its parsed record, for every tagged version whose record can be read; a
     finding for each tag without a record or with an unreadable one."""
-    from mlops_cli.common.yamlio import parse_yaml
-    from mlops_cli.registry.records import VersionRecord, record_path
+    from mlops_cli.registry.records import RecordReader, record_path
 
     records: dict[str, Any] = {}
     raws = _record_blobs(root, name, list(model_state.versions.values()))
+    reader = RecordReader(root)  # a record parsed before costs a look-up, not a parse
     for v in model_state.versions.values():
         rel = record_path(name, v.version)
         raw = raws.get(v.version)
@@ -228,9 +228,7 @@ def _records(
             )
             continue
         try:
-            # records.parse_record on libyaml's parser: the same data and the same messages
-            # (yamlio.parse_yaml), ten times quicker than the pure-Python one.
-            records[v.version] = VersionRecord.from_dict(parse_yaml(raw, rel, fast=True).data, rel)
+            records[v.version] = reader.parse(raw, rel)
         except MlopsError as exc:
             findings.append(
                 Finding(
@@ -240,6 +238,7 @@ def _records(
                     f"git checkout {v.tag} -- {rel}",
                 )
             )
+    reader.close()
     return records
 
 

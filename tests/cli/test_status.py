@@ -219,7 +219,9 @@ def test_the_fast_path_loads_neither_typer_nor_pydantic(project: Path) -> None:
         )
         return proc.stderr.strip().splitlines()[-1]
 
-    (project / ".mlops/cache/config.json").unlink(missing_ok=True)
+    from mlops_cli.common.fs import user_cache_dir
+
+    (user_cache_dir(project) / "config.json").unlink(missing_ok=True)
     assert loaded("status") == "loaded: ['pydantic']"  # mlops.yaml validated once, kept
     assert loaded("status") == "loaded: []"
     assert loaded("status", "--check", "--json") == "loaded: []"

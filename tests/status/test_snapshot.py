@@ -12,6 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 from mlops_cli.common.errors import ConfigError
+from mlops_cli.common.fs import user_cache_dir
 from mlops_cli.project import config as config_models
 from mlops_cli.project.root import load_config
 from mlops_cli.status import snapshot
@@ -97,7 +98,7 @@ def test_kept_once_then_used_and_never_for_other_bytes(tmp_path: Path) -> None:
     root = new_project(tmp_path / "proj").root
     first = snapshot.open_project(root)
     assert not isinstance(first.config, snapshot._Frozen)  # validated by pydantic
-    assert (root / snapshot.SNAPSHOT).is_file()
+    assert (user_cache_dir(root) / snapshot.SNAPSHOT).is_file()
     (root / "sub").mkdir()
     second = snapshot.open_project(root / "sub")  # found from a subfolder too
     assert isinstance(second.config, snapshot._Frozen) and second.root == first.root
@@ -113,7 +114,7 @@ def test_kept_once_then_used_and_never_for_other_bytes(tmp_path: Path) -> None:
 def test_a_snapshot_for_other_bytes_or_a_damaged_one_is_not_used(tmp_path: Path) -> None:
     root = new_project(tmp_path / "proj").root
     snapshot.open_project(root)
-    kept = root / snapshot.SNAPSHOT
+    kept = user_cache_dir(root) / snapshot.SNAPSHOT
     doc = json.loads(kept.read_text())
     doc["config"][1]["project"] = ["S", "tampered"]
     doc["key"] = "0" * 64
