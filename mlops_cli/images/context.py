@@ -33,6 +33,7 @@ _RUNTIME_FILES = (
     "__init__.py",
     "__main__.py",
     "app.py",
+    "formats.py",
     "model.py",
     "pickleguard.py",
     "signature.py",

@@ -99,6 +99,7 @@ def test_context_is_the_explicit_list_and_never_a_secret(
             "runtime/mlops_cli/runtime/__init__.py",
             "runtime/mlops_cli/runtime/__main__.py",
             "runtime/mlops_cli/runtime/app.py",
+            "runtime/mlops_cli/runtime/formats.py",
             "runtime/mlops_cli/runtime/model.py",
             "runtime/mlops_cli/runtime/pickleguard.py",
             "runtime/mlops_cli/runtime/signature.py",
@@ -187,3 +188,12 @@ def test_platform_tags_cover_older_manylinux() -> None:
     assert {"manylinux_2_17_x86_64", "manylinux2014_x86_64", "manylinux1_x86_64"} <= set(tags)
     with pytest.raises(Exception, match="not glibc"):
         Platform("3.11", "x86_64", None).platform_tags()
+
+
+def test_the_image_carries_every_runtime_module() -> None:
+    """A runtime module left out of the image fails every container at start."""
+    from mlops_cli import runtime
+    from mlops_cli.images import context
+
+    folder = Path(runtime.__file__).parent
+    assert set(context._RUNTIME_FILES) == {p.name for p in folder.glob("*.py")}

@@ -51,7 +51,7 @@ def error(**extra: Any) -> str:
          "delimiter and quotechar must differ"),
         ({"datasets": {"d": {"path": "x", "delimiter": ";;"}}}, "at most 1 character"),
         ({"datasets": {"d": {"path": ""}}}, "at least 1 character"),
-        ({"models": {"m": {"path": "m", "target": "y", "format": "onnx"}}}, "'skops'"),
+        ({"models": {"m": {"path": "m", "target": "y", "format": "tflite"}}}, "'skops'"),
         ({"models": {"m": {"path": "m", "target": "y", "train_data": ["nope"]}}},
          "model 'm' names data set 'nope', which `datasets` does not declare (declared: none"),
         ({"models": {"m": {"path": "m", "target": "y",
