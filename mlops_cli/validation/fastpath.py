@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlops_cli.validation.schemafile import SchemaSpec
+from mlops_cli.validation.schemafile import COLUMN_KEYS, SchemaSpec
 
 if TYPE_CHECKING:
     import polars as pl
@@ -46,20 +46,8 @@ _NEUTRAL_TOP = frozenset(
         "metadata",
     ]
 )
-_NEUTRAL_COLUMN = frozenset(
-    [
-        "title",
-        "description",
-        "dtype",
-        "nullable",
-        "checks",
-        "name",
-        "unique",
-        "coerce",
-        "required",
-        "report_duplicates",
-    ]
-)
+# A column's keys (schemafile.COLUMN_KEYS) but those that change what pandera checks.
+_NEUTRAL_COLUMN = COLUMN_KEYS - {"regex", "default", "drop_invalid_rows"}
 _NUMERIC = frozenset(
     [f"{p}{n}" for p in ("Int", "UInt") for n in (8, 16, 32, 64)] + ["Float32", "Float64"]
 )
