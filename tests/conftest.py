@@ -197,7 +197,11 @@ def xdist_group_of(item: pytest.Item) -> str | None:
     return None
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # tryfirst: xdist's worker reads the `xdist_group` marks in its own hook of this name
+    # (turning them into `@group` node-id suffixes). That plugin registers after this
+    # conftest, so without tryfirst it runs first, sees no marks, and every group scatters.
     for item in items:
         group = xdist_group_of(item)
         if group is not None:
