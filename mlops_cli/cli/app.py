@@ -53,6 +53,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "test": ("modeltest", "test", "Run the model tests declared in mlops.yaml."),
     "image": ("image", "app", "Container images of models: build, push, inspect."),
     "serve": ("serve", "serve", "Serve a model over HTTP on this machine."),
+    "deploy": (
+        "deploy",
+        "app",
+        "Kubernetes manifests from the version record, pinned by the pushed image digest.",
+    ),
     "status": ("status", "status", "Data, models, tests, stages, images and git in one view."),
     "doctor": (
         "doctor",
