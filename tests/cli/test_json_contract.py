@@ -72,6 +72,30 @@ def _registered(root: Path, run: Any) -> None:
     _ok(run, root, "model", "register", NAME, "--version", "v2.0.0")
 
 
+def _pushed_image(root: Path, run: Any) -> None:
+    """What `mlops image push` records for v1.0.0 (ref and digest), without a registry."""
+    from mlops_cli.project.root import open_project
+    from mlops_cli.registry import records
+
+    ref = f"127.0.0.1:5000/{NAME}:v1.0.0"
+    records.add_images(open_project(root), NAME, "v1.0.0", [{"ref": ref, "digest": DIGEST}])
+
+
+def _two_pushed(root: Path, run: Any) -> None:
+    """v1.0.0 and a newly registered v2.0.0, each with a recorded push."""
+    from mlops_cli.project.root import open_project
+    from mlops_cli.registry import records
+
+    _pushed_image(root, run)
+    _registered(root, run)
+    ref = f"127.0.0.1:5000/{NAME}:v2.0.0"
+    digest = "sha256:" + "2" * 64
+    records.add_images(open_project(root), NAME, "v2.0.0", [{"ref": ref, "digest": digest}])
+
+
+DIGEST = "sha256:" + "1" * 64
+
+
 def _hostile_template(root: Path, run: Any) -> None:
     make_template(root / "evil", {**BASIC, "z.txt.jinja": "{{ ''.__class__.__mro__ }}"})
 
@@ -128,6 +152,21 @@ CASES: dict[str, dict[str, Case]] = {
     "data status": {
         "success": Case(["data", "status"], 0, "minimal"),
         "bad input": Case(["data", "status"], 3, "empty"),
+    },
+    "deploy diff": {
+        "success": Case(["deploy", "diff", f"{NAME}#prod", M], 0, "weak", _pushed_image),
+        "check failed": Case(
+            ["deploy", "diff", f"{NAME}#prod", f"{NAME}@v2.0.0", "--exit-code"],
+            1,
+            "weak",
+            _two_pushed,
+        ),
+        "bad input": Case(["deploy", "diff", f"{NAME}#prod", "nope@v1.0.0"], 3, "weak"),
+    },
+    "deploy render": {
+        "success": Case(["deploy", "render", f"{NAME}#prod"], 0, "weak", _pushed_image),
+        # v1.0.0 was never pushed: no digest to pin (exit 3).
+        "bad input": Case(["deploy", "render", f"{NAME}#prod"], 3, "weak"),
     },
     "doctor": {
         "success": Case(["doctor"], 0),
