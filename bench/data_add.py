@@ -99,7 +99,9 @@ def make_project(folder: Path, env: dict[str, str]) -> Path:
 def reset(root: Path, config: bytes, data: str = DATA) -> None:
     """Back to 'never added': no .dvc file, empty caches, a new mtime on the data."""
     (root / f"{data}.dvc").unlink(missing_ok=True)
-    for cache in (root / ".dvc" / "cache", root / ".mlops" / "cache"):
+    from mlops_cli.common.fs import user_cache_dir
+
+    for cache in (root / ".dvc" / "cache", root / ".mlops" / "cache", user_cache_dir(root)):
         if cache.exists():
             subprocess.run(["chmod", "-R", "u+w", str(cache)], check=True)
             shutil.rmtree(cache)

@@ -14,6 +14,7 @@ file and validates it, as on the first run after the data changed.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -111,7 +112,9 @@ def main() -> None:
         data = generate(folder, args.rows)
         schema = folder / "schemas" / "customers.yaml"
         label = f"{args.rows:,} rows Parquet"
-        fresh = 'rm -rf .mlops/cache && exec "$@"'  # a cold cache: hash and validate each run
+        # A cold cache each run: hash and validate (mlops keeps it in the user's cache folder).
+        fresh = 'rm -rf .mlops/cache "$XDG_CACHE_HOME" && exec "$@"'
+        os.environ["XDG_CACHE_HOME"] = str(folder / "xdg-cache")
         cold = ["sh", "-c", fresh, "sh", *mlops_cmd(), "validate", "customers"]
         commands = {
             "mlops": (cold, folder),

@@ -140,11 +140,17 @@ def fast_config_check(args: list[str]) -> int | None:
     pydantic model) as the full command, and its success lines written as rich writes them
     to a stream that is not a terminal. None (the full command runs, and says what is
     wrong) for an option, an invalid or unreadable file, a terminal or forced colour, or a
-    path rich would read as markup."""
+    path rich would read as markup.
+
+    Bytes that this mlops and pydantic found valid before (the validation cache's config
+    marker, in the user's cache folder where a clone cannot plant one) are not parsed again:
+    the pre-commit hook on an unchanged mlops.yaml loads no pydantic at all."""
     import os
 
     from mlops_cli.common.errors import MlopsError
-    from mlops_cli.project.root import CONFIG_FILE, find_root, load_config
+    from mlops_cli.common.yamlio import parse_yaml
+    from mlops_cli.project.root import CONFIG_FILE, find_root, validate_config
+    from mlops_cli.validation import cache as valcache
 
     if any(a.startswith("-") for a in args):
         return None
@@ -154,7 +160,14 @@ def fast_config_check(args: list[str]) -> int | None:
         cwd = Path.cwd()
         paths = [cwd / Path(f) for f in args] if args else [find_root(cwd) / CONFIG_FILE]
         for path in paths:
-            load_config(path)
+            if not path.is_file():
+                return None
+            raw = path.read_bytes()
+            if valcache.config_marker(path.parent, raw).exists():
+                continue
+            # load_config's limits, on the bytes the marker is keyed by.
+            validate_config(parse_yaml(raw, str(path), max_bytes=1 << 20, max_nodes=50_000))
+            valcache.mark_config_valid(path.parent, raw)
     except (MlopsError, OSError, ValueError):
         return None
     lines = [f"{path}: valid" for path in paths]

@@ -62,21 +62,30 @@ def project_folders(project: Project) -> list[Path]:
     with contextlib.suppress(OSError):
         folders += [d for d in models.iterdir() if d.is_dir()]
     folders.append(models)
-    cache = state / "cache" / "validation"
-    folders += [cache / "stat", cache / "config"]
-    with contextlib.suppress(OSError):
-        folders += [d for d in (cache / "results").iterdir() if d.is_dir()]
     config = project.config
     paths = [d.path for d in config.datasets.values()] + [m.path for m in config.models.values()]
     folders += [(root / path).parent for path in paths]
     return folders
 
 
+def cache_folders(project: Project) -> list[Path]:
+    """The validation cache's folders, in the user's cache folder for the project (its path
+    comes from the project's real path, never from a file the clone holds)."""
+    from mlops_cli.common.fs import user_cache_dir
+
+    cache = user_cache_dir(project.root) / "validation"
+    folders = [cache / "stat", cache / "config"]
+    with contextlib.suppress(OSError):
+        folders += [d for d in (cache / "results").iterdir() if d.is_dir()]
+    return folders
+
+
 def sweep_project(project: Project) -> list[Path]:
     """Only real folders inside the project: a data set's path in a cloned `mlops.yaml`
-    (absolute, `..`) or a symlinked folder must not point the sweep anywhere else."""
+    (absolute, `..`) or a symlinked folder must not point the sweep anywhere else; and the
+    validation cache's own folders."""
     root = project.root.resolve()
-    inside = []
+    inside = cache_folders(project)
     for folder in project_folders(project):
         with contextlib.suppress(OSError, ValueError):
             if folder.is_symlink() or not folder.resolve().is_relative_to(root):

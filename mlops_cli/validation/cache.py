@@ -1,8 +1,12 @@
 """The validation cache: an unchanged file against an unchanged schema costs a few `stat`s.
 
-Two layers of small JSON files under `<root>/.mlops/cache/validation/`, each written
-atomically and on its own, so concurrent runs (a hook and a terminal) need no lock: the
-worst a race does is write the same entry twice.
+Two layers of small JSON files under the user's cache folder for the project
+(`$XDG_CACHE_HOME/mlops/projects/<sha256 of its real path>/validation/`, common/fs.py
+`user_cache_dir`), each written atomically and on its own, so concurrent runs (a hook and a
+terminal) need no lock: the worst a race does is write the same entry twice. Never inside
+the repository: a clone can force-commit files into `.mlops/cache/`, and a planted result
+entry would make `mlops validate` in a CI job pass data that breaks its schema
+(tests/security/test_planted_caches.py).
 
 - `stat/<sha1 of the path>.json`: a file's size, mtime_ns, ctime_ns and inode with the
   sha256 of its content, so the content hash of an unchanged file is found without reading
@@ -31,9 +35,8 @@ from typing import Any
 
 from mlops_cli import __version__
 from mlops_cli.common.errors import InputError
-from mlops_cli.common.fs import atomic_write_text
+from mlops_cli.common.fs import atomic_write_text, user_cache_dir
 
-CACHE_DIR = Path(".mlops") / "cache" / "validation"
 # A file modified this recently may still change within the same timestamp tick after we
 # hash it (git calls this "racily clean"): its stat entry is not trusted, so not written.
 RACY_NS = 2_000_000_000
@@ -43,7 +46,7 @@ _FORMAT = 1
 
 
 def cache_dir(root: Path) -> Path:
-    return Path(root) / CACHE_DIR
+    return user_cache_dir(Path(root)) / "validation"
 
 
 @dataclass(frozen=True)
@@ -179,14 +182,15 @@ def bytes_hash(data: bytes) -> str:
 
 # The libraries whose upgrade may change a verdict (coercion, a check's semantics, parsing).
 ENGINE = ("pandera", "polars", "pandas", "pyarrow")
+CONFIG_ENGINE = ("pydantic",)  # what decides that mlops.yaml is valid, beside mlops itself
 _engine: dict[str, str] | None = None
 
 
 def engine_version(name: str) -> str:
-    """The installed version of `name`, one of ENGINE, without importing it (a cache hit
-    must not; importlib.metadata alone costs ~50 ms): the version is in the name of its
-    `*.dist-info` (or old `*.egg-info`) folder, and the first one on sys.path is the one
-    Python would import. `?` when it is not installed."""
+    """The installed version of `name`, one of ENGINE or CONFIG_ENGINE, without importing
+    it (a cache hit must not; importlib.metadata alone costs ~50 ms): the version is in its
+    `*.dist-info` (or old `*.egg-info`) folder's name, and the first one on sys.path is the
+    one Python would import. `?` when it is not installed."""
     global _engine
     if _engine is None:
         found: dict[str, str] = {}
@@ -198,7 +202,7 @@ def engine_version(name: str) -> str:
                         continue
                     dist, _, version = stem.partition("-")
                     found.setdefault(dist.lower().replace("_", "-"), version)
-        _engine = {name: found.get(name, "?") for name in ENGINE}
+        _engine = {name: found.get(name, "?") for name in ENGINE + CONFIG_ENGINE}
     return _engine.get(name, "?")
 
 
@@ -230,9 +234,10 @@ def store_result(root: Path, key: str, result: dict[str, Any]) -> None:
 
 
 def config_marker(root: Path, config_bytes: bytes) -> Path:
-    """A marker that these exact `mlops.yaml` bytes passed validation by this mlops version,
-    so the hook's fast path may trust them without loading pydantic."""
-    key = hashlib.sha256(config_bytes + f"\0mlops {__version__}".encode()).hexdigest()
+    """A marker that these exact `mlops.yaml` bytes passed validation by this mlops and
+    pydantic, so the hooks' fast paths may trust them without loading pydantic."""
+    versions = f"\0mlops {__version__}\0{CONFIG_ENGINE[0]} {engine_version(CONFIG_ENGINE[0])}"
+    key = hashlib.sha256(config_bytes + versions.encode()).hexdigest()
     return cache_dir(root) / "config" / key
 
 

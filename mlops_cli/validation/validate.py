@@ -50,11 +50,12 @@ def validate_file(
     """Validate one CSV, Parquet or JSON file against a pandera YAML schema; `dialect` says
     how a CSV is written (delimiter, decimal mark, encoding, quote character).
 
-    `root` holds the cache (`.mlops/cache/validation/`); with `use_cache=False` the cache is
-    neither read nor written. `engine` is `auto` (polars unless the schema needs pandas),
-    `polars` or `pandas`. A file larger than `chunk_bytes` (default: $MLOPS_VALIDATE_CHUNK_MB,
-    else 1/16 of the available memory, so the working set stays near a third of it) is
-    validated in chunks, uniqueness across chunks included.
+    `root` keys the cache (kept in the user's cache folder for the project:
+    validation/cache.py); with `use_cache=False` the cache is neither read nor written.
+    `engine` is `auto` (polars unless the schema needs pandas), `polars` or `pandas`. A
+    file larger than `chunk_bytes` (default: $MLOPS_VALIDATE_CHUNK_MB, else 1/16 of the
+    available memory, so the working set stays near a third of it) is validated in chunks,
+    uniqueness across chunks included.
     """
     start = time.perf_counter()
     reporter = reporter or NullReporter()

@@ -237,3 +237,45 @@ def test_config_check_fast_and_full_agree(tmp_path: Path, case: str) -> None:
             answered = b"FULL\n" not in proc.stderr
     assert outs[0] == outs[1]
     assert answered == case.startswith("valid")  # the fast path decided every valid file
+
+
+PYDANTIC = (
+    "import atexit, sys; from mlops_cli.cli.entry import main; sys.argv[0] = 'mlops';"
+    " atexit.register(lambda: sys.stderr.write('pydantic' in sys.modules and 'PYDANTIC\\n' or ''));"
+    " main()"
+)
+
+
+def _config_check(root: Path) -> subprocess.CompletedProcess[bytes]:
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    argv = [sys.executable, "-c", PYDANTIC, "config", "check", "mlops.yaml"]
+    return subprocess.run(argv, cwd=root, capture_output=True, env=env, timeout=120)
+
+
+def test_config_check_of_unchanged_bytes_loads_no_pydantic(tmp_path: Path) -> None:
+    config = tmp_path / "mlops.yaml"
+    config.write_text(CONFIGS["valid-datasets"], encoding="utf-8")
+    first = _config_check(tmp_path)
+    assert (first.returncode, b"PYDANTIC" in first.stderr) == (0, True)
+    assert valcache.config_marker(tmp_path, config.read_bytes()).exists()
+    second = _config_check(tmp_path)
+    assert (second.returncode, b"PYDANTIC" in second.stderr) == (0, False)
+    assert second.stderr.replace(b"PYDANTIC\n", b"") == first.stderr.replace(b"PYDANTIC\n", b"")
+    # One byte more is other bytes: parsed and judged again.
+    config.write_text(CONFIGS["valid-datasets"].replace("d/a.csv", "d/b.csv"), encoding="utf-8")
+    assert b"PYDANTIC" in _config_check(tmp_path).stderr
+
+
+def test_a_config_marker_planted_in_the_repository_is_not_believed(tmp_path: Path) -> None:
+    """A clone force-commits `.mlops/cache/validation/config/<key>` for an invalid
+    mlops.yaml, where the marker lived before: `config check` must still say exit 3."""
+    config = tmp_path / "mlops.yaml"
+    config.write_text(CONFIGS["typo"], encoding="utf-8")
+    name = valcache.config_marker(tmp_path, config.read_bytes()).name
+    planted = tmp_path / ".mlops" / "cache" / "validation" / "config" / name
+    planted.parent.mkdir(parents=True)
+    planted.write_text("")
+    run = _config_check(tmp_path)
+    assert run.returncode == 3, run.stderr
+    assert b"stagse" in run.stderr
+    assert not valcache.config_marker(tmp_path, config.read_bytes()).exists()

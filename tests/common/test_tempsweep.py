@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from mlops_cli.common import tempsweep
-from mlops_cli.common.fs import atomic_write_text
+from mlops_cli.common.fs import atomic_write_text, user_cache_dir
 from tests.valdata import write_project
 
 
@@ -69,7 +69,7 @@ def test_only_dead_writers_files_in_the_folders_mlops_writes(tmp_path: Path) -> 
     dead = dead_pid()
     records = root / ".mlops" / "models" / "churn"
     records.mkdir(parents=True)
-    results = root / ".mlops" / "cache" / "validation" / "results" / "ab"
+    results = user_cache_dir(root) / "validation" / "results" / "ab"
     results.mkdir(parents=True)
     data_dir = (root / next(iter(project.config.datasets.values())).path).parent
     gone = [

@@ -60,3 +60,42 @@ def test_a_committed_record_cache_and_config_snapshot_are_not_believed(
     assert [m["name"] for m in doc["models"]] == [NAME]
     # The user's own cache for the clone is elsewhere, and holds only what was parsed here.
     assert not str(user_cache_dir(victim)).startswith(str(victim))
+
+
+def test_a_committed_validation_verdict_does_not_pass_bad_data(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, mlops: Any
+) -> None:
+    """The attack a CI job meets: a pull request whose data breaks its schema, with a
+    force-committed validation cache that says those bytes passed. The victim's
+    `mlops validate` (no --no-cache: the default a CI script writes) must read the data."""
+    from mlops_cli.validation import cache as valcache
+
+    attacker = copy_of(weak(tmp_path_factory), tmp_path / "attacker")
+    data = attacker / "data/raw/data.csv"
+    lines = data.read_text().splitlines()
+    data.write_text("\n".join([lines[0] + ",surprise", *(f"{ln},1" for ln in lines[1:])]) + "\n")
+    assert mlops("validate", "raw", cwd=attacker).exit_code == 1  # the attacker's own verdict
+    # Forge it: every cached verdict the attacker's mlops wrote now says "passed", in the
+    # repository's .mlops/cache/validation/ where earlier versions kept (and read) them.
+    planted = attacker / ".mlops/cache/validation"
+    if valcache.cache_dir(attacker).resolve() != planted.resolve():
+        shutil.copytree(valcache.cache_dir(attacker), planted, dirs_exist_ok=True)
+    forged = 0
+    for entry in (planted / "results").rglob("*.json"):
+        doc = json.loads(entry.read_text())
+        doc.update(passed=True, failures=[])
+        entry.write_text(json.dumps(doc))
+        forged += 1
+    assert forged
+    _git(attacker, "add", "-f", "data/raw/data.csv", ".mlops/cache")
+    _git(attacker, "commit", "-qm", "new data, and caches")
+
+    victim = tmp_path / "victim"
+    _git(tmp_path, "clone", "-q", str(attacker), str(victim))
+    assert (victim / ".mlops/cache/validation/results").is_dir()  # the plant arrived
+    run = mlops("validate", "raw", cwd=victim)
+    assert run.exit_code == 1, run.stdout + run.stderr
+    assert "surprise" in run.stdout + run.stderr
+    hook = mlops("validate", "--hook", "data/raw/data.csv", cwd=victim)
+    assert hook.exit_code == 1, hook.stdout + hook.stderr
+    assert not str(valcache.cache_dir(victim)).startswith(str(victim))

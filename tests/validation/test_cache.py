@@ -175,7 +175,9 @@ def test_a_damaged_stat_entry_is_a_miss_and_is_rewritten(
 
 
 def test_an_unwritable_cache_costs_only_speed(tmp_path: Path) -> None:
-    (tmp_path / ".mlops").write_text("a file where the cache folder would go")
+    where = cache.cache_dir(tmp_path)
+    where.parent.mkdir(parents=True, exist_ok=True)
+    where.write_text("a file where the cache folder would go")
     path = _old_file(tmp_path, "a.csv", b"1\n")
     assert cache.file_hash(tmp_path, "a.csv", path) == _sha(b"1\n")
     cache.store_result(tmp_path, "k" * 64, {"passed": True})

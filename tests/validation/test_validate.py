@@ -326,7 +326,7 @@ def test_cache_hit_reads_neither_data_nor_schema_twice(
         first.rows,
         first.failures,
     )
-    entries = list((tmp_path / ".mlops" / "cache" / "validation").rglob("*.json"))
+    entries = list(valcache.cache_dir(tmp_path).rglob("*.json"))
     assert len(entries) == 2  # one stat entry, one result
 
 
@@ -350,7 +350,8 @@ def test_cache_misses_when_data_or_schema_change(tmp_path: Path, schema: Path) -
 def test_recently_modified_file_is_rehashed_not_trusted(tmp_path: Path, schema: Path) -> None:
     path = write_csv(tmp_path / "data" / "c.csv", rows(20))
     assert not check(path, schema, use_cache=True).cached
-    assert not list((tmp_path / ".mlops" / "cache" / "validation" / "stat").glob("*"))
+    assert (valcache.cache_dir(tmp_path) / "results").is_dir()  # a result was written...
+    assert not list((valcache.cache_dir(tmp_path) / "stat").glob("*"))  # ... but no stat
     # ... but its content hash still finds the result.
     assert check(path, schema, use_cache=True).cached
 
