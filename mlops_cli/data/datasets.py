@@ -299,6 +299,8 @@ def _track(root: Path, target: Path, rel: str, reporter: Reporter) -> tuple[dvcf
         if current is not None and _unchanged(root, target, current, hasher):
             reporter.step(f"{rel} is already versioned with this content")
             return current, False
+        if target.is_dir() and (fast := _track_folder(root, target, rel, hasher, reporter)):
+            return fast, current is None or current.md5 != fast.md5
         before = _stat_tree(target)
         reporter.step(f"dvc add {rel}")
         dvcdata.track(root, target, reporter)
@@ -306,6 +308,61 @@ def _track(root: Path, target: Path, rel: str, reporter: Reporter) -> tuple[dvcf
         assert out is not None
         _remember(root, target, out, before, hasher)
     return out, current is None or current.md5 != out.md5
+
+
+def _track_folder(
+    root: Path, target: Path, rel: str, hasher: dvcfiles.Hasher, reporter: Reporter
+) -> dvcfiles.Output | None:
+    """`dvc add` of a folder in DVC's formats without DVC (dvc/fasttrack.py), or None when
+    DVC must do it: anything fasttrack does not reproduce exactly, a file in the folder
+    that git tracks or another DVC output inside it (DVC's own errors say what to do), or a
+    file that changed while it was read."""
+    from mlops_cli.dvc import fasttrack
+
+    dvc_file = root / f"{rel}.dvc"
+    why = fasttrack.unsupported(root, target, dvc_file)
+    files = fasttrack.plan(target) if why is None else None
+    if why is None and files is None:
+        why = "a symlink, special file or .dvcignore inside"
+    elif files is not None and any(f[1].endswith(".dvc") for f in files.files):
+        why = "a .dvc file inside"
+    elif files is not None and datagit.tracked_under(root, rel):
+        why = "git tracks files inside"
+    if why is not None or files is None:
+        reporter.detail(f"{rel}: added through DVC ({why})")
+        return None
+    reporter.step(f"hashing {len(files.files):,} files of {rel} into the DVC cache")
+    try:
+        digest = fasttrack.track_folder(
+            root, hasher, files, workers=min(16, 4 * (os.cpu_count() or 1))
+        )
+    except fasttrack.Changed as exc:
+        reporter.detail(f"{exc} changed while it was read: added through DVC")
+        return None
+    # The objects are in the cache before the .dvc file names them, as with `dvc add`.
+    atomic_write_text(dvc_file, fasttrack.dvc_file_text(target.name, digest))
+    _ignore_in_git(root, rel)
+    return _recorded(root, rel, required=True)
+
+
+def _ignore_in_git(root: Path, rel: str) -> None:
+    """What `dvc add` does to `.gitignore` (scmrepo's `Git.ignore`): unless git already
+    ignores the path, `/<name>` appended to the `.gitignore` beside it, after a newline when
+    the file does not end with one, and only when that line is not there yet."""
+    rule = datagit.ignore_rule(root, rel)
+    if rule is not None and not rule.rpartition(":")[2].startswith("!"):
+        return
+    path = PurePosixPath(rel)
+    gitignore = root / path.parent / ".gitignore"
+    entry = f"/{path.name}\n"
+    try:
+        text = gitignore.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    if entry in text.splitlines(keepends=True):
+        return
+    prefix = "" if not text or text.endswith("\n") else "\n"
+    atomic_write_text(gitignore, text + prefix + entry)
 
 
 def _recorded(root: Path, rel: str, *, required: bool = False) -> dvcfiles.Output | None:

@@ -346,13 +346,20 @@ class Hasher:
             raise NeedsDvc(f"{self.root / '.dvcignore'} has rules")
         entries: list[dict[str, str]] = []
         size = 0
+        known = self.known_under(folder)  # one query, not one per file
+        base = str(folder)
         for path in walk_files(folder):
             if path.name == ".dvcignore":
                 raise NeedsDvc(f"{path} may exclude files")
             st = path.stat()
             size += st.st_size
-            rel = path.relative_to(folder).as_posix()
-            md5 = self.file_md5(path, st) if read else self.lookup(path, st)
+            name = str(path)
+            rel = name[len(base) + 1 :] if name.startswith(base + os.sep) else name
+            rel = rel.replace(os.sep, "/")
+            hit = known.get(name)
+            md5 = hit[1] if hit is not None and hit[0] == stat_key(st) else None
+            if md5 is None and read:
+                md5 = self.file_md5(path, st)
             if md5 is None:
                 raise _Miss(path)
             entries.append({"md5": md5, "relpath": rel})
@@ -375,6 +382,38 @@ class Hasher:
             self._disable()
             return None
         return str(row[0]) if row else None
+
+    def known_under(self, folder: Path) -> dict[str, tuple[tuple[int, int, int, int], str]]:
+        """Every remembered file under `folder`, by path: its stat key and md5 (one query)."""
+        db = self._connect()
+        if db is None:
+            return {}
+        prefix = str(folder).rstrip(os.sep) + os.sep
+        upper = prefix[:-1] + chr(ord(os.sep) + 1)
+        try:
+            rows = db.execute(
+                f"SELECT path, size, mtime_ns, ctime_ns, inode, md5 FROM {_TABLE}"
+                " WHERE path >= ? AND path < ?",
+                (prefix, upper),
+            ).fetchall()
+        except sqlite3.Error:
+            self._disable()
+            return {}
+        return {str(r[0]): ((r[1], r[2], r[3], r[4]), str(r[5])) for r in rows}
+
+    def remember_many(self, items: list[tuple[str, os.stat_result, str]]) -> None:
+        """`remember` for many files in one statement."""
+        rows = [(path, *stat_key(st), md5) for path, st, md5 in items if _settled(st)]
+        if not rows or (db := self._connect()) is None:
+            return
+        try:
+            db.executemany(
+                f"INSERT OR REPLACE INTO {_TABLE} (path, size, mtime_ns, ctime_ns, inode, md5)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        except sqlite3.Error:
+            self._disable()
 
     def remember(self, path: Path, st: os.stat_result, md5: str) -> None:
         """Record that the file with this stat has this md5 (unless it is too fresh to trust)."""

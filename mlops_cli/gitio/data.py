@@ -144,3 +144,8 @@ def ignore_rule(root: Path, path: str) -> str | None:
 def in_index(root: Path, path: str) -> bool:
     """Whether `path` is in the index (`git ls-files --error-unmatch`)."""
     return git(root, "ls-files", "--error-unmatch", "--", path, check=False).returncode == 0
+
+
+def tracked_under(root: Path, path: str) -> bool:
+    """Whether git's index holds any file at or under `path`."""
+    return bool(git(root, "--literal-pathspecs", "ls-files", "-z", "--", path).stdout)
