@@ -104,8 +104,10 @@ def main() -> None:
             "on": start(folder, {"MLOPS_PREDICTION_LOG": str(base / "log")}),
             "stuck": start(folder, {"MLOPS_PREDICTION_LOG": str(stuck)}),
         }
-        host = "".join(c if c.isalnum() or c in "_." else "_" for c in socket.gethostname())
-        os.mkfifo(stuck / f"predictions-{host}-{servers['stuck'][0].pid}-000001.jsonl")
+        from mlops_cli.runtime.predlog import file_prefix
+
+        prefix = file_prefix(socket.gethostname(), servers["stuck"][0].pid)
+        os.mkfifo(stuck / f"{prefix}000001.jsonl")
         times: dict[str, list[float]] = {name: [] for name in servers}
         try:
             for _, port in servers.values():  # warm-up

@@ -18,7 +18,7 @@ JSON is parsed in a worker thread, and at most $MLOPS_MAX_INFLIGHT requests (def
 parsed and predicted at once, so /health answers during a heavy batch and memory stays bounded.
 With $MLOPS_PREDICTION_LOG set, a sample of the predicted rows is logged (runtime/predlog.py).
 
-No web framework: three routes do not need one, and every dependency is one more wheel in
+No web framework: four routes do not need one, and every dependency is one more wheel in
 the image and one more thing to pin.
 """
 
@@ -46,6 +46,7 @@ MAX_INFLIGHT_ENV = "MLOPS_MAX_INFLIGHT"
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 64
 DEFAULT_MAX_INFLIGHT = 2
+SHUTDOWN_FLUSH_SECONDS = 5.0
 INT_MIN, INT_MAX = -(2**63), 2**64 - 1  # int64 and uint64: what a column dtype can hold
 log = logging.getLogger("mlops.runtime")
 
@@ -89,7 +90,7 @@ class App:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await _lifespan(receive, send, self.shutdown)
             return
         if scope["type"] != "http":
             return
@@ -179,6 +180,12 @@ class App:
             del payload
         await _json(send, 200, result)
 
+    async def shutdown(self) -> None:
+        """On a graceful stop (SIGTERM): let the log write what is queued, a few seconds
+        at most (a stuck disk must not hold the stop past the orchestrator's grace)."""
+        if self.predlog is not None:
+            await asyncio.to_thread(self.predlog.flush, SHUTDOWN_FLUSH_SECONDS)
+
     def predict(self, payload: Any) -> dict[str, Any]:
         """Predict, count and log, on the worker thread: a large batch's counting must not
         stall the event loop either. The log only queues: it never waits for its disk."""
@@ -187,7 +194,10 @@ class App:
         predictions = result["predictions"]
         self.metrics.predicted(predictions)
         if self.predlog is not None:
-            self.predlog.submit(records, predictions)
+            try:
+                self.predlog.submit(records, predictions)
+            except Exception:  # the log never fails a request that was answered
+                log.exception("the prediction log could not take the rows")
         return result
 
 
@@ -269,12 +279,13 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
+async def _lifespan(receive: Receive, send: Send, shutdown: Callable[[], Awaitable[None]]) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            await shutdown()
             await send({"type": "lifespan.shutdown.complete"})
             return
 

@@ -93,8 +93,8 @@ class PredictionLog:
     ) -> None:
         self.config, self.model, self.version = config, model, version
         self.written, self.dropped = written, dropped
-        self.prefix = f"predictions-{_safe(socket.gethostname())}-{os.getpid()}-"
-        self.pending: deque[list[str]] = deque()
+        self.prefix = file_prefix(socket.gethostname(), os.getpid())
+        self.pending: deque[list[dict[str, Any]]] = deque()
         self.pending_rows = 0
         self.cond = threading.Condition()
         self.random = random.Random()
@@ -136,7 +136,7 @@ class PredictionLog:
         if full:
             self.dropped("queue_full", full)
 
-    def _row(self, stamp: str, record: dict[str, Any], prediction: Any) -> Any:
+    def _row(self, stamp: str, record: dict[str, Any], prediction: Any) -> dict[str, Any]:
         # Serialised on the writer thread; here only the row's own dict is copied, so a
         # later change to the request's records cannot reach the log.
         inputs = {k: v for k, v in record.items() if k not in self.config.exclude}
@@ -169,7 +169,7 @@ class PredictionLog:
                 self.pending_rows -= len(batch)
                 self.cond.notify_all()
 
-    def _write(self, batch: list[Any]) -> None:
+    def _write(self, batch: list[dict[str, Any]]) -> None:
         written = 0
         try:
             for row in batch:
@@ -231,8 +231,9 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _safe(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.]", "_", text) or "host"
+def file_prefix(host: str, pid: int) -> str:
+    """What the names of one process's files start with: `predictions-<host>-<pid>-`."""
+    return f"predictions-{re.sub(r'[^A-Za-z0-9_.]', '_', host) or 'host'}-{pid}-"
 
 
 def _env_number(

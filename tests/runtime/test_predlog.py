@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import time
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from mlops_cli.runtime.predlog import LogConfig, PredictionLog
+from mlops_cli.runtime.predlog import LogConfig, PredictionLog, file_prefix
 from tests.runtime.served import Served, model_dir_of, runtime, value
 
 ROW = {"sepal_length_cm": 6.7, "sepal_width_cm": 3.0, "petal_length_cm": 5.2, "petal_width_cm": 2.3}
@@ -73,8 +74,8 @@ def test_rows_rotate_within_the_bound_without_excluded_columns(
     files = sorted(folder.iterdir())
     assert 1 < len(files) <= 3, files  # rotated, the oldest deleted
     assert all(f.stat().st_size <= 4000 for f in files)
-    prefix = f"predictions-{socket.gethostname().replace('-', '_')}-{server.pid}-"
-    assert all(f.name.startswith(prefix) and f.suffix == ".jsonl" for f in files), files
+    name = re.compile(rf"predictions-[A-Za-z0-9_.]+-{server.pid}-\d{{6}}\.jsonl")
+    assert all(name.fullmatch(f.name) for f in files), files
     logged = lines(folder)
     assert len(logged) < 400  # the deleted files' rows are gone
     # What is kept is the newest rows, in order, each as sent and as answered.
@@ -122,8 +123,7 @@ def test_a_log_that_blocks_never_holds_a_request(model_dir: Path, tmp_path: Path
     folder = tmp_path / "predictions"
     env = {"MLOPS_PREDICTION_LOG": str(folder), "MLOPS_PREDICTION_LOG_QUEUE_ROWS": "50"}
     with runtime(model_dir, tmp_path / "server.log", **env) as server:
-        host = socket.gethostname().replace("-", "_")
-        fifo = folder / f"predictions-{host}-{server.pid}-000001.jsonl"
+        fifo = folder / f"{file_prefix(socket.gethostname(), server.pid)}000001.jsonl"
         os.mkfifo(fifo)
         try:
             for _ in range(10):
@@ -188,3 +188,50 @@ def test_a_restarted_server_continues_its_files_and_keeps_the_bound(tmp_path: Pa
     files = sorted((tmp_path / "log").iterdir())
     assert len(files) == 2
     assert lines(tmp_path / "log")[-1]["inputs"] == {"run": 2, "i": 4}
+
+
+def test_settings_out_of_range_fall_back_to_the_defaults(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("MLOPS_PREDICTION_LOG", raising=False)
+    assert LogConfig.from_env() is None  # off by default
+    monkeypatch.setenv("MLOPS_PREDICTION_LOG", str(tmp_path))
+    monkeypatch.setenv("MLOPS_PREDICTION_LOG_SAMPLE", "1.5")
+    monkeypatch.setenv("MLOPS_PREDICTION_LOG_MAX_BYTES", "lots")
+    monkeypatch.setenv("MLOPS_PREDICTION_LOG_FILES", "0")
+    monkeypatch.setenv("MLOPS_PREDICTION_LOG_EXCLUDE", " email, ,phone ")
+    with caplog.at_level("WARNING", logger="mlops.runtime"):
+        config = LogConfig.from_env()
+    assert config == LogConfig(tmp_path, exclude=frozenset({"email", "phone"}))
+    said = caplog.text
+    assert "ignoring MLOPS_PREDICTION_LOG_SAMPLE='1.5'" in said
+    assert "ignoring MLOPS_PREDICTION_LOG_MAX_BYTES='lots'" in said
+    assert "ignoring MLOPS_PREDICTION_LOG_FILES='0'" in said
+
+
+def test_a_graceful_stop_writes_what_is_queued(tmp_path: Path) -> None:
+    """SIGTERM's lifespan shutdown waits for the writer (a few seconds at most)."""
+    import asyncio
+
+    from mlops_cli.runtime.app import App
+    from tests.runtime.test_app import _plan_model
+
+    os.environ["MLOPS_PREDICTION_LOG"] = str(tmp_path / "log")
+    try:
+        app = App(_plan_model())
+    finally:
+        del os.environ["MLOPS_PREDICTION_LOG"]
+    assert app.predlog is not None
+    app.predlog.submit([{"plan": "pro", "extra": float(i)} for i in range(9_000)], [1] * 9_000)
+    messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    sent: list[str] = []
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message["type"])
+
+    asyncio.run(app({"type": "lifespan"}, receive, send))
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert len(lines(tmp_path / "log")) == 9_000
