@@ -2,8 +2,10 @@
 
 One `CollectorRegistry` per app, never prometheus_client's global one: the process-wide
 defaults (GC, platform) stay out, and two apps in one process (the tests) count apart.
-Counters are per process: with $MLOPS_WORKERS > 1 each worker counts its own requests and
-a scrape reaches one of them (scrape each replica with one worker, as the deployment does).
+
+With $MLOPS_WORKERS > 1 a scrape reaches one worker, so `serve` points
+$PROMETHEUS_MULTIPROC_DIR at a fresh folder (prometheus_client's multiprocess mode): every
+worker writes its counts there and whichever answers /metrics adds them all up.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from collections import Counter as Tally
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, Info
-from prometheus_client.core import HistogramMetricFamily
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.core import HistogramMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 
 BUCKETS_ENV = "MLOPS_PREDICTION_BUCKETS"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own name for it
 ENDPOINTS = ("/health", "/metadata", "/metrics", "/predict")
 # Why a request failed, as `mlops_request_errors_total{kind}` names it.
 ERROR_KINDS = ("body_too_large", "bad_json", "schema", "model", "internal")
@@ -82,15 +85,37 @@ class ValueHistogram(Collector):
         yield family
 
 
+class ModelInfo(Collector):
+    """`mlops_model_info`: the same in every worker, so a plain collector also serves the
+    multiprocess mode (where prometheus_client's Info is not supported)."""
+
+    def __init__(self, labels: dict[str, str]) -> None:
+        self.labels = labels
+
+    def collect(self) -> Iterator[InfoMetricFamily]:
+        yield InfoMetricFamily(
+            "mlops_model", "The served model: name, version, artifact sha256.", value=self.labels
+        )
+
+
 class Metrics:
     """Every metric of one served model, in its own registry."""
 
     def __init__(self, model: str, version: str | None, sha256: str, task: str) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        r = self.registry
+        self.shared = bool(os.environ.get(MULTIPROC_ENV))
+        # Multiprocess mode: the values live in the folder's files, and the registry reads
+        # every worker's; the metric objects themselves are registered nowhere.
+        r = None if self.shared else self.registry
+        if self.shared:
+            from prometheus_client.multiprocess import MultiProcessCollector
+
+            MultiProcessCollector(self.registry)  # type: ignore[no-untyped-call]
         self.task = task
-        Info("mlops_model", "The served model: name, version, artifact sha256.", registry=r).info(
-            {"model": model, "version": version or "workspace", "artifact_sha256": sha256}
+        self.registry.register(
+            ModelInfo(
+                {"model": model, "version": version or "workspace", "artifact_sha256": sha256}
+            )
         )
         self.requests = Counter(
             "mlops_requests",
@@ -116,15 +141,18 @@ class Metrics:
         self.rows = Counter("mlops_predicted_rows", "Rows predicted.", registry=r)
         self.classes: Counter | None = None
         self.values: ValueHistogram | None = None
+        self.shared_values: Histogram | None = None
+        value_doc = "Predicted values (regression)."
         if task == "classification":
             self.classes = Counter(
                 "mlops_predicted_class", "Predicted rows, by class.", ["class"], registry=r
             )
+        elif self.shared:  # one observe per value, but counted across the workers
+            buckets = _value_buckets()
+            self.shared_values = Histogram("mlops_prediction_value", value_doc, buckets=buckets)
         else:
-            self.values = ValueHistogram(
-                "mlops_prediction_value", "Predicted values (regression).", _value_buckets()
-            )
-            r.register(self.values)
+            self.values = ValueHistogram("mlops_prediction_value", value_doc, _value_buckets())
+            self.registry.register(self.values)
         self.log_rows = Counter(
             "mlops_prediction_log_rows", "Rows written to the prediction log.", registry=r
         )
@@ -151,6 +179,10 @@ class Metrics:
                 self.classes.labels(**{"class": label}).inc(n)
         elif self.values is not None:
             self.values.observe_many(predictions)
+        elif self.shared_values is not None:
+            for p in predictions:
+                if isinstance(p, int | float) and not isinstance(p, bool) and math.isfinite(p):
+                    self.shared_values.observe(p)
 
     def render(self) -> bytes:
         from prometheus_client import generate_latest

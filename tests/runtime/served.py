@@ -28,11 +28,18 @@ RUNTIME_ENV = (
     "MLOPS_PREDICTION_LOG_EXCLUDE",
     "MLOPS_PREDICTION_LOG_QUEUE_ROWS",
     "MLOPS_PREDICTION_BUCKETS",
+    "PROMETHEUS_MULTIPROC_DIR",
 )
 
 
 def model_dir_of(project: Path, dest: Path) -> Path:
-    bundle = prepare_bundle(open_project(project), "churn", reporter=NullReporter())
+    """The model folder of `project`'s churn, for a module-scoped fixture: those run before
+    the per-test isolation, so mlops' caches are pointed beside `dest`, not the real home."""
+    import pytest
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(dest.parent / f"{dest.name}-cache"))
+        bundle = prepare_bundle(open_project(project), "churn", reporter=NullReporter())
     write_model_dir(bundle, dest, locked={"scikit-learn": "1.0"})
     return dest
 
@@ -80,13 +87,13 @@ def healthy(port: int) -> bool:
 
 
 @contextmanager
-def runtime(model_dir: Path, log: Path, **env: str) -> Iterator[Served]:
+def runtime(model_dir: Path, log: Path, workers: int = 1, **env: str) -> Iterator[Served]:
     """`python -m mlops_cli.runtime serve` with `env` over a clean runtime environment."""
     environ = servers.environ_without(*RUNTIME_ENV)
     environ.update(env, MLOPS_LOG_LEVEL="warning")
     cmd = [sys.executable, "-m", "mlops_cli.runtime", "--model-dir", str(model_dir), "serve"]
     with servers.serving(
-        lambda port: [*cmd, "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        lambda port: [*cmd, "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
         healthy,
         log=log,
         wait=90,

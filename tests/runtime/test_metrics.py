@@ -4,6 +4,7 @@ prometheus_client's own text parser: every count exact."""
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -171,3 +172,56 @@ def test_a_regression_model_exposes_a_value_histogram() -> None:
     assert buckets["+Inf"] == len(xs)
     assert not any(f.name == "mlops_predicted_class" for f in text_string_to_metric_families(
         app.metrics.render().decode()))  # fmt: skip
+
+
+def test_the_value_buckets_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from mlops_cli.runtime.metrics import VALUE_BUCKETS, Metrics
+
+    def bounds() -> list[str]:
+        metrics = Metrics("price", "v1", "0" * 64, "regression")
+        metrics.predicted([150.0, 50.0, 1e9])
+        [family] = [
+            f
+            for f in text_string_to_metric_families(metrics.render().decode())
+            if f.name == "mlops_prediction_value"
+        ]
+        return [f"{s.labels['le']}={s.value:g}" for s in family.samples if "le" in s.labels]
+
+    monkeypatch.setenv("MLOPS_PREDICTION_BUCKETS", "200, 100,inf")
+    assert bounds() == ["100.0=1", "200.0=2", "+Inf=3"]
+    monkeypatch.setenv("MLOPS_PREDICTION_BUCKETS", "cheap,dear")
+    with caplog.at_level("WARNING", logger="mlops.runtime"):
+        assert len(bounds()) == len(VALUE_BUCKETS) + 1
+    assert "ignoring MLOPS_PREDICTION_BUCKETS='cheap,dear'" in caplog.text
+
+
+def test_two_workers_count_together(model_dir: Path, tmp_path: Path) -> None:
+    """With --workers 2 every scrape, whichever worker answers it, counts both workers'
+    requests (prometheus_client's multiprocess mode in a folder of the server's own)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    with runtime(model_dir, tmp_path / "log", workers=2, TMPDIR=str(tmp)) as served:
+        [folder] = list(tmp.glob("mlops-metrics-*"))
+        deadline = time.monotonic() + 90
+        while True:  # each worker writes its counter file once its app is made
+            pids = {p.stem.rsplit("_", 1)[-1] for p in folder.glob("counter_*.db")}
+            if len(pids) == 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert len(pids) == 2, pids
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _: served.predict([ROW, ROW])[0], range(40)))
+        assert answers == [200] * 40
+        for _ in range(6):
+            samples = served.metrics()
+            assert value(samples, "mlops_requests_total", endpoint="/predict", code="200") == 40
+            assert value(samples, "mlops_predicted_rows_total") == 80
+            assert value(samples, "mlops_predicted_class_total", **{"class": "2"}) == 80
+            assert len([n for n, _ in samples if n == "mlops_model_info"]) == 1
+    assert not list(tmp.glob("mlops-metrics-*"))  # removed when the server stopped
