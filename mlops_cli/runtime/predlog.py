@@ -120,19 +120,17 @@ class PredictionLog:
         chosen = [i for i in range(len(records)) if sample >= 1.0 or self.random.random() < sample]
         if not chosen:
             return
-        with self.cond:
+        with self.cond:  # a first look at the room, so a full queue costs no copying
             room = self.config.queue_rows - self.pending_rows
-            if room <= 0:
-                full = len(chosen)
-                chosen = []
-            else:
-                full = max(0, len(chosen) - room)
-                chosen = chosen[:room]
-            if chosen:
-                batch = [self._row(stamp, records[i], predictions[i]) for i in chosen]
+        batch = [self._row(stamp, records[i], predictions[i]) for i in chosen[: max(room, 0)]]
+        with self.cond:
+            room = self.config.queue_rows - self.pending_rows  # other requests may have come
+            batch = batch[: max(room, 0)]
+            if batch:
                 self.pending.append(batch)
                 self.pending_rows += len(batch)
                 self.cond.notify()
+        full = len(chosen) - len(batch)
         if full:
             self.dropped("queue_full", full)
 
