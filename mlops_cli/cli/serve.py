@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -27,17 +28,29 @@ def serve(
         bool,
         typer.Option("--trust", help="Load a pickle/joblib model whose sha256 is not recorded."),
     ] = False,
+    prediction_log: Annotated[
+        Path | None,
+        typer.Option(
+            "--prediction-log",
+            help="Log a sample of inputs and predictions as JSON lines in DIR"
+            " (MLOPS_PREDICTION_LOG_* tune it; docs/monitoring.md).",
+            metavar="DIR",
+            file_okay=False,
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Serve a model over HTTP on this machine: the image's runtime, without Docker.
 
-    GET /health, GET /metadata, POST /predict (JSON records; 422 lists schema problems).
+    GET /health, GET /metadata, GET /metrics (Prometheus), POST /predict (JSON records;
+    422 lists schema problems).
     With --json, one document {url, model, version} is printed when it starts listening.
 
     Example:
 
       mlops serve churn@v0.2.0 --port 8080 &
       curl -s localhost:8080/predict -d '[{"tenure": 3, "plan": "basic"}]'
+      curl -s localhost:8080/metrics
     """
     from mlops_cli.images.serve import serve as run
     from mlops_cli.project.root import open_project
@@ -56,6 +69,7 @@ def serve(
         port=port,
         workers=workers,
         trust=trust,
+        prediction_log=None if prediction_log is None else st.cwd / prediction_log,
         reporter=CliReporter(st),
         on_ready=ready,
     )

@@ -27,7 +27,7 @@ from mlops_cli.runtime import METADATA_FILE, METADATA_SCHEMA_VERSION, SIGNATURE_
 
 # What the runtime itself imports, pinned to the versions installed beside mlops (the ones
 # its tests ran with) unless the model's record pins them already.
-RUNTIME_PACKAGES = ("uvicorn", "h11", "click", "numpy", "pandas")
+RUNTIME_PACKAGES = ("uvicorn", "h11", "click", "numpy", "pandas", "prometheus_client")
 # What the runtime verifies a model-signing bundle with; model-signing 1.1 imports OpenSSL
 # without declaring it (as in pyproject.toml).
 SIGNATURE_PACKAGES = ("model-signing", "pyopenssl")

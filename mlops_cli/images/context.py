@@ -34,8 +34,10 @@ _RUNTIME_FILES = (
     "__main__.py",
     "app.py",
     "formats.py",
+    "metrics.py",
     "model.py",
     "pickleguard.py",
+    "predlog.py",
     "signature.py",
 )
 _DIGEST_PINNED = re.compile(r"@sha256:[0-9a-f]{64}$")

@@ -22,10 +22,14 @@ def serve(
     port: int,
     workers: int = 1,
     trust: bool = False,
+    prediction_log: Path | None = None,
     reporter: Reporter,
     on_ready: Callable[[str, str, str | None], None] | None = None,
 ) -> None:
-    """Serve `spec` over HTTP until interrupted: the same checks, files and code as the image."""
+    """Serve `spec` over HTTP until interrupted: the same checks, files and code as the image.
+
+    `prediction_log`: the folder of the prediction log (as $MLOPS_PREDICTION_LOG in the image).
+    """
     from mlops_cli.project.code import activate
     from mlops_cli.runtime import MODEL_DIR_ENV
     from mlops_cli.runtime.__main__ import serve_http
@@ -37,6 +41,10 @@ def serve(
     try:
         write_model_dir(bundle, folder)
         os.environ[MODEL_DIR_ENV] = str(folder)  # uvicorn's factory reads it, in every worker
+        if prediction_log is not None:
+            from mlops_cli.runtime.predlog import LOG_ENV
+
+            os.environ[LOG_ENV] = str(prediction_log.absolute())
         if on_ready is not None:
             on_ready(f"http://{host}:{port}", bundle.model, bundle.version)
         try:

@@ -11,10 +11,14 @@ set (runtime/signature.py): exit 3 when it is missing or does not verify.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import shutil
 import sys
+import tempfile
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 from mlops_cli.runtime import HOST_ENV, MODEL_DIR_ENV, PORT_ENV, WORKERS_ENV
@@ -65,18 +69,43 @@ def serve_http(host: str, port: int, workers: int, model_dir: Path) -> int:
     log_config = copy.deepcopy(LOGGING_CONFIG)
     for handler in log_config["handlers"].values():
         handler["stream"] = "ext://sys.stderr"
-    uvicorn.run(
-        "mlops_cli.runtime.app:app_from_env",
-        log_config=log_config,
-        factory=True,
-        host=host,
-        port=port,
-        workers=max(1, workers),
-        log_level=os.environ.get("MLOPS_LOG_LEVEL", "info"),
-        proxy_headers=False,
-        server_header=False,
-    )
+    with shared_metrics(workers):
+        uvicorn.run(
+            "mlops_cli.runtime.app:app_from_env",
+            log_config=log_config,
+            factory=True,
+            host=host,
+            port=port,
+            workers=max(1, workers),
+            log_level=os.environ.get("MLOPS_LOG_LEVEL", "info"),
+            proxy_headers=False,
+            server_header=False,
+        )
     return 0
+
+
+@contextlib.contextmanager
+def shared_metrics(workers: int) -> Iterator[None]:
+    """With several workers, a fresh $PROMETHEUS_MULTIPROC_DIR for their counts (removed
+    after), so /metrics adds up every worker's, whichever answers. One worker needs none;
+    a folder the operator set is theirs (prometheus_client wants it emptied between runs)."""
+    from mlops_cli.runtime.metrics import MULTIPROC_ENV
+
+    if workers <= 1 or os.environ.get(MULTIPROC_ENV):
+        yield
+        return
+    try:
+        folder = tempfile.mkdtemp(prefix="mlops-metrics-")
+    except OSError as exc:  # a read-only /tmp: counts stay per worker
+        print(f"mlops-runtime: /metrics counts per worker: {exc}", file=sys.stderr)
+        yield
+        return
+    os.environ[MULTIPROC_ENV] = folder  # the workers are spawned: they inherit it
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROC_ENV]
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def predict_batch(model_dir: Path, fmt: str) -> int:

@@ -2,6 +2,7 @@
 
   GET  /health     200 {"status": "ok", ...} once the model is loaded
   GET  /metadata   the lineage record and input schema baked in at build time
+  GET  /metrics    Prometheus text format (runtime/metrics.py; docs/monitoring.md)
   POST /predict    JSON records in; predictions (and probabilities) out;
                    422 with {"problems": [...]} when the input does not fit the schema
 
@@ -15,8 +16,9 @@ Hostile input is answered, never crashes a worker, and every answer is a JSON bo
   500  the model failed in any other way (a JSON body naming the exception)
 JSON is parsed in a worker thread, and at most $MLOPS_MAX_INFLIGHT requests (default 2) are
 parsed and predicted at once, so /health answers during a heavy batch and memory stays bounded.
+With $MLOPS_PREDICTION_LOG set, a sample of the predicted rows is logged (runtime/predlog.py).
 
-No web framework: three routes do not need one, and every dependency is one more wheel in
+No web framework: four routes do not need one, and every dependency is one more wheel in
 the image and one more thing to pin.
 """
 
@@ -28,12 +30,15 @@ import logging
 import math
 import os
 import re
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from mlops_cli.runtime import MODEL_DIR_ENV
+from mlops_cli.runtime.metrics import CONTENT_TYPE, Metrics
 from mlops_cli.runtime.model import InputProblems, ServedModel, load
+from mlops_cli.runtime.predlog import LogConfig, PredictionLog
 
 MAX_BODY_ENV = "MLOPS_MAX_BODY_BYTES"
 MAX_DEPTH_ENV = "MLOPS_MAX_JSON_DEPTH"
@@ -41,6 +46,7 @@ MAX_INFLIGHT_ENV = "MLOPS_MAX_INFLIGHT"
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 64
 DEFAULT_MAX_INFLIGHT = 2
+SHUTDOWN_FLUSH_SECONDS = 5.0
 INT_MIN, INT_MAX = -(2**63), 2**64 - 1  # int64 and uint64: what a column dtype can hold
 log = logging.getLogger("mlops.runtime")
 
@@ -63,26 +69,49 @@ class App:
         self.max_body = _env_int(MAX_BODY_ENV, DEFAULT_MAX_BODY_BYTES)
         self.max_depth = _env_int(MAX_DEPTH_ENV, DEFAULT_MAX_DEPTH)
         self.inflight = asyncio.Semaphore(_env_int(MAX_INFLIGHT_ENV, DEFAULT_MAX_INFLIGHT))
+        meta = model.metadata
+        self.metrics = Metrics(
+            model.name,
+            model.version,
+            str((meta.get("artifact") or {}).get("sha256", "")),
+            str(meta.get("task") or ("classification" if model.classes else "regression")),
+        )
+        config = LogConfig.from_env()
+        self.predlog = None
+        if config is not None:
+            dropped = self.metrics.log_dropped
+            self.predlog = PredictionLog(
+                config,
+                model.name,
+                model.version,
+                written=self.metrics.log_rows.inc,
+                dropped=lambda reason, n: dropped.labels(reason=reason).inc(n),
+            )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await _lifespan(receive, send, self.shutdown)
             return
         if scope["type"] != "http":
             return
-        started = False
+        started, code, begun = False, 500, time.perf_counter()
 
         async def tracked(message: dict[str, Any]) -> None:
-            nonlocal started
-            started = True
+            nonlocal started, code
+            if message["type"] == "http.response.start":
+                started, code = True, int(message["status"])
             await send(message)
 
         try:
             await self._route(scope, receive, tracked)
         except Exception as exc:  # anything unforeseen: a JSON 500, the worker keeps serving
             log.exception("request failed")
+            self.metrics.error("internal")
             if not started:
                 await _json(send, 500, {"error": f"internal error: {type(exc).__name__}"})
+        finally:
+            path = scope["path"].rstrip("/") or "/"
+            self.metrics.request(path, code, time.perf_counter() - begun)
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         method, path = scope["method"], scope["path"].rstrip("/") or "/"
@@ -91,21 +120,26 @@ class App:
             await _json(send, 200, body)
         elif path == "/metadata" and method == "GET":
             await _json(send, 200, self.model.metadata)
+        elif path == "/metrics" and method == "GET":
+            await _send(send, 200, self.metrics.render(), CONTENT_TYPE.encode())
         elif path == "/predict" and method == "POST":
             await self._predict(scope, receive, send)
-        elif path in ("/health", "/metadata", "/predict"):
+        elif path in ("/health", "/metadata", "/metrics", "/predict"):
             await _json(send, 405, {"error": f"{method} is not allowed on {path}"})
         else:
-            await _json(send, 404, {"error": f"no route {path}; try /health, /metadata, /predict"})
+            routes = "/health, /metadata, /metrics, /predict"
+            await _json(send, 404, {"error": f"no route {path}; try {routes}"})
 
     async def _predict(self, scope: Scope, receive: Receive, send: Send) -> None:
         too_big = {"error": f"request body over {self.max_body} bytes (${MAX_BODY_ENV})"}
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body:
+            self.metrics.error("body_too_large")
             await _json(send, 413, too_big)
             return
         raw = await _body(receive, self.max_body)
         if raw is None:
+            self.metrics.error("body_too_large")
             await _json(send, 413, too_big)
             return
         async with self.inflight:
@@ -113,14 +147,17 @@ class App:
                 # Off the event loop: a large body must not stall /health.
                 payload = await asyncio.to_thread(parse_json, raw, self.max_depth)
             except (BadNumber, TooDeep) as exc:
+                self.metrics.error("bad_json")
                 await _json(send, 422, {"error": str(exc)})
                 return
             except ValueError as exc:
+                self.metrics.error("bad_json")
                 await _json(send, 400, {"error": f"the body is not JSON: {exc}"})
                 return
             try:
-                result = await asyncio.to_thread(self.model.predict, payload)
+                result = await asyncio.to_thread(self.predict, payload)
             except InputProblems as exc:
+                self.metrics.error("schema")
                 await _json(send, 422, {"error": "input does not match the schema", **vars(exc)})
                 return
             except (ValueError, TypeError) as exc:
@@ -130,16 +167,38 @@ class App:
                 problem = f"{type(exc).__name__}: {exc}"
                 problem = problem if len(problem) <= 500 else problem[:497] + "..."
                 log.warning("the model rejected the input: %s", problem)
+                self.metrics.error("model")
                 body = {"error": "the model cannot use this input", "problems": [problem]}
                 await _json(send, 422, body)
                 return
             except Exception as exc:  # the model itself failed: say so, keep serving
                 log.exception("prediction failed")
+                self.metrics.error("model")
                 error = f"prediction failed: {type(exc).__name__}: {exc}"
                 await _json(send, 500, {"error": error})
                 return
             del payload
         await _json(send, 200, result)
+
+    async def shutdown(self) -> None:
+        """On a graceful stop (SIGTERM): let the log write what is queued, a few seconds
+        at most (a stuck disk must not hold the stop past the orchestrator's grace)."""
+        if self.predlog is not None:
+            await asyncio.to_thread(self.predlog.flush, SHUTDOWN_FLUSH_SECONDS)
+
+    def predict(self, payload: Any) -> dict[str, Any]:
+        """Predict, count and log, on the worker thread: a large batch's counting must not
+        stall the event loop either. The log only queues: it never waits for its disk."""
+        records = self.model.check(payload)
+        result = self.model.predict_checked(records)
+        predictions = result["predictions"]
+        self.metrics.predicted(predictions)
+        if self.predlog is not None:
+            try:
+                self.predlog.submit(records, predictions)
+            except Exception:  # the log never fails a request that was answered
+                log.exception("the prediction log could not take the rows")
+        return result
 
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
@@ -220,12 +279,13 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
+async def _lifespan(receive: Receive, send: Send, shutdown: Callable[[], Awaitable[None]]) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            await shutdown()
             await send({"type": "lifespan.shutdown.complete"})
             return
 
@@ -249,7 +309,11 @@ async def _body(receive: Receive, limit: int) -> bytes | None:
 
 async def _json(send: Send, status: int, body: Any) -> None:
     data = json.dumps(body, allow_nan=False, default=str).encode("utf-8")
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    await _send(send, status, data, b"application/json")
+
+
+async def _send(send: Send, status: int, data: bytes, content_type: bytes) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(data)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": data})
 

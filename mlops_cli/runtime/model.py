@@ -131,7 +131,11 @@ class ServedModel:
 
     def predict(self, records: Any) -> dict[str, Any]:
         """Check, then predict: predictions, and probabilities for a classifier."""
-        frame = self.frame(self.check(records))
+        return self.predict_checked(self.check(records))
+
+    def predict_checked(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        """`predict` of records `check` returned (not checked again)."""
+        frame = self.frame(records)
         predictions = self.loaded.predict(frame)
         proba = self.loaded.predict_proba(frame)  # before `classes`: ONNX's ZipMap names them
         return {

@@ -68,3 +68,59 @@ def test_serve_of_an_unknown_model_is_exit_3(cli: Any, image_project: Path) -> N
 def test_workers_must_be_positive(cli: Any, image_project: Path) -> None:
     out = cli("-C", str(image_project), "serve", "churn", "--workers", "0")
     assert out.exit_code == 2
+
+
+def test_serve_with_a_prediction_log_writes_it_relative_to_c(image_project: Path) -> None:
+    """`-C PROJECT serve --prediction-log logs`: the folder is the project's `logs/`, and
+    /metrics answers beside /predict."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [*mlops_bin(), "-C", str(image_project), "serve", "churn", "--port", str(port),
+         "--prediction-log", "logs"],
+        cwd=image_project.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    record = {
+        "sepal_length_cm": 6.7,
+        "sepal_width_cm": 3.0,
+        "petal_length_cm": 5.2,
+        "petal_width_cm": 2.3,
+    }
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/predict",
+                    data=json.dumps([record, record]).encode(),
+                    headers={"content-type": "application/json"},
+                )
+                with urllib.request.urlopen(request, timeout=5) as resp:
+                    assert resp.status == 200
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr
+                time.sleep(0.3)
+        logged: list[Any] = []
+        while len(logged) < 2 and time.monotonic() < deadline:
+            logged = [
+                json.loads(line)
+                for path in sorted((image_project / "logs").glob("*.jsonl"))
+                for line in path.read_text().splitlines()
+            ]
+            time.sleep(0.1)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+        proc.kill()
+    assert [(r["inputs"], r["prediction"]) for r in logged] == [(record, 2), (record, 2)]
+    rows = {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples}
+    assert rows["mlops_predicted_rows_total"] == 2
+    assert rows["mlops_prediction_log_rows_total"] == 2

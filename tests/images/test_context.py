@@ -100,8 +100,10 @@ def test_context_is_the_explicit_list_and_never_a_secret(
             "runtime/mlops_cli/runtime/__main__.py",
             "runtime/mlops_cli/runtime/app.py",
             "runtime/mlops_cli/runtime/formats.py",
+            "runtime/mlops_cli/runtime/metrics.py",
             "runtime/mlops_cli/runtime/model.py",
             "runtime/mlops_cli/runtime/pickleguard.py",
+            "runtime/mlops_cli/runtime/predlog.py",
             "runtime/mlops_cli/runtime/signature.py",
             "wheels/demo-1.0-py3-none-any.whl",
         ]
