@@ -186,19 +186,19 @@ def sections(d: ModelDiff) -> list[tuple[str, list[str], list[list[str]]]]:
     out.append(("tests", ["", la, lb], test_rows))
     images = d.images
 
-    def image_cell(items: list[dict[str, Any]]) -> str:
-        return (
-            "; ".join(
-                f"{i['ref']} {str(i['digest'] or '')[:19]}"
-                + (f" ({i['size']} bytes)" if i["size"] is not None else "")
-                for i in items
-            )
-            or "none recorded"
-        )
+    def image_cell(entry: dict[str, Any] | None) -> str:
+        if entry is None:
+            return "-"
+        size = f" ({entry['size']} bytes)" if entry["size"] is not None else ""
+        return f"{str(entry['digest'] or 'no digest')[:19]}{size}"
 
-    out.append(
-        ("images", ["", la, lb], [["images", image_cell(images["a"]), image_cell(images["b"])]])
-    )
+    by_ref_a = {str(i["ref"]): i for i in images["a"]}
+    by_ref_b = {str(i["ref"]): i for i in images["b"]}
+    image_rows = [
+        [ref, image_cell(by_ref_a.get(ref)), image_cell(by_ref_b.get(ref))]
+        for ref in sorted(by_ref_a.keys() | by_ref_b.keys())
+    ]
+    out.append(("images", ["image", la, lb], image_rows))
     return out
 
 

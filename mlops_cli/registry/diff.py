@@ -353,9 +353,12 @@ def _tests(ra: VersionRecord, rb: VersionRecord) -> dict[str, Any]:
             }
         )
     sa, sb = summary(ra), summary(rb)
-    changed = (sa is None) != (sb is None) or any(
-        c["changed"] and (c["a"] or {}).get("passed") != (c["b"] or {}).get("passed")
-        for c in checks
+    # A verdict that differs is a change; a check only one side ran (the no_regression
+    # baseline names the version in the stage then) or a new latency figure is not.
+    changed = (
+        (sa is None) != (sb is None)
+        or (sa is not None and sb is not None and sa["passed"] != sb["passed"])
+        or any(c["a"] and c["b"] and c["a"]["passed"] != c["b"]["passed"] for c in checks)
     )
     return {"a": sa, "b": sb, "checks": checks, "changed": changed}
 
