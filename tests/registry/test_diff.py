@@ -110,9 +110,7 @@ def test_a_stage_resolves_to_its_version(mlops: Any, project: Path) -> None:
     assert doc["a"]["spec"] == f"{NAME}#prod"
 
 
-def test_a_metric_past_its_tolerance_fails_only_with_exit_code(
-    mlops: Any, project: Path
-) -> None:
+def test_a_metric_past_its_tolerance_fails_only_with_exit_code(mlops: Any, project: Path) -> None:
     doc = _doc(mlops, project, f"{NAME}#prod", f"{NAME}@v0.3.0")
     assert doc["past_tolerance"] == ["accuracy", "f1"] and "error" not in doc
     accuracy = _by_name(doc["metrics"], "tests")["accuracy"]
@@ -154,9 +152,7 @@ def test_the_workspace_is_what_register_would_record(mlops: Any, project: Path) 
         ("nope@v0.1.0", "no model 'nope'"),
     ],
 )
-def test_a_spec_that_names_nothing_exits_3(
-    mlops: Any, project: Path, spec: str, said: str
-) -> None:
+def test_a_spec_that_names_nothing_exits_3(mlops: Any, project: Path, spec: str, said: str) -> None:
     done = mlops("-C", str(project), "model", "diff", f"{NAME}@v0.1.0", spec)
     assert done.exit_code == 3, done.stderr
     assert said in done.stderr and done.stdout == ""
