@@ -190,9 +190,13 @@ def _number(value: Any) -> float | None:
     return None if math.isnan(value) else float(value)
 
 
-def _delta(a: Any, b: Any) -> float | None:
+def _delta(a: Any, b: Any) -> float | int | None:
     x, y = _number(a), _number(b)
-    return None if x is None or y is None else round(y - x, 12)
+    if x is None or y is None:
+        return None
+    if isinstance(a, int) and isinstance(b, int):
+        return b - a  # counts (rows, bytes) stay whole numbers
+    return round(y - x, 12)
 
 
 def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -243,7 +247,8 @@ def metric_rows(
                 {
                     **row,
                     "source": source,
-                    "better": "lower" if lower else "higher",
+                    # Said only where a tolerance judges it: `rows` is neither.
+                    "better": None if tolerance is None else "lower" if lower else "higher",
                     "tolerance": tolerance,
                     "past_tolerance": past,
                 }
