@@ -13,20 +13,19 @@ from mlops_cli.cli.options import JsonOption, state
 if TYPE_CHECKING:
     from mlops_cli.registry.diff import ModelDiff
 
-DiffSpec = Annotated[
-    str,
-    typer.Argument(
-        help="NAME@VERSION, NAME#STAGE, NAME@latest, or NAME (the workspace model).",
-        metavar="SPEC",
-        show_default=False,
-    ),
+_SPECS = "NAME@VERSION, NAME#STAGE, NAME@latest, or NAME (the workspace model)"
+BaseSpec = Annotated[
+    str, typer.Argument(help=f"The baseline: {_SPECS}.", metavar="A", show_default=False)
+]
+NewSpec = Annotated[
+    str, typer.Argument(help=f"The candidate: {_SPECS}.", metavar="B", show_default=False)
 ]
 
 
 def diff(
     ctx: typer.Context,
-    a: DiffSpec,
-    b: DiffSpec,
+    a: BaseSpec,
+    b: NewSpec,
     markdown: Annotated[
         bool, typer.Option("--md", help="Print Markdown tables (for a pull request).")
     ] = False,

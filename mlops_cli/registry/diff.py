@@ -169,18 +169,26 @@ def diff(project: Project, spec_a: str, spec_b: str) -> ModelDiff:
     images, from their records."""
     warnings: list[str] = []
     a, b = side(project, spec_a, warnings), side(project, spec_b, warnings)
+    rule = project.config.models[b.record.model].tests.no_regression
+    return compare(a, b, rule, warnings)
+
+
+def compare(
+    a: Side, b: Side, rule: NoRegression | None, warnings: list[str] | None = None
+) -> ModelDiff:
+    """The diff of two resolved sides, judged by `rule` (B's no_regression)."""
     ra, rb = a.record, b.record
     return ModelDiff(
         a=a,
         b=b,
         artifact=_artifact(ra, rb),
         params=_values(_flat(ra.params), _flat(rb.params)),
-        metrics=metric_rows(project.config.models[rb.model].tests.no_regression, ra, rb),
+        metrics=metric_rows(rule, ra, rb),
         data=_data(ra, rb),
         environment=_environment(ra, rb),
         tests=_tests(ra, rb),
         images=_images(ra, rb),
-        warnings=warnings,
+        warnings=list(warnings or []),
     )
 
 

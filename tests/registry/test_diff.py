@@ -206,3 +206,38 @@ def test_an_error_metric_is_past_its_tolerance_when_it_grows(
     rows = regdiff.metric_rows(rule, _record({"val": {"rmse": a}}), _record({"val": {"rmse": b}}))
     (row,) = rows
     assert (row["name"], row["better"], row["past_tolerance"]) == ("val.rmse", "lower", past)
+
+
+def _side(version: str, **fields: Any) -> regdiff.Side:
+    base: dict[str, Any] = {
+        "artifact": {"sha256": "a" * 64, "bytes": 10},
+        "environment": {"python": "3.11.7", "packages": {"numpy": "2.0.0", "scipy": "1.13.0"}},
+        "data": {"raw": {"path": "data/raw.csv", "md5": "1" * 32, "rows": 100}},
+    }
+    record = VersionRecord("m", version, "now", {"commit": "c"}, **{**base, **fields})
+    return regdiff.Side(f"m@{version}", record, workspace=False)
+
+
+def test_package_and_data_changes_are_named() -> None:
+    a = _side("v1.0.0")
+    b = _side(
+        "v1.1.0",
+        environment={"python": "3.12.1", "packages": {"numpy": "2.1.0", "pandas": "2.2.0"}},
+        data={
+            "raw": {"path": "data/raw.csv", "md5": "2" * 32, "rows": 120},
+            "extra": {"path": "data/extra.csv", "md5": "3" * 32, "rows": 5},
+        },
+    )
+    done = regdiff.compare(a, b, None)
+    changes = {p["name"]: (p["a"], p["b"], p["change"]) for p in done.environment["packages"]}
+    assert changes == {
+        "numpy": ("2.0.0", "2.1.0", "changed"),
+        "pandas": (None, "2.2.0", "added"),
+        "scipy": ("1.13.0", None, "removed"),
+    }
+    assert done.environment["python"] == {"a": "3.11.7", "b": "3.12.1"}
+    data = _by_name(done.data)
+    assert (data["raw"]["changed"], data["raw"]["rows_delta"]) == (True, 20)
+    assert data["extra"]["a"] is None and data["extra"]["changed"] is True
+    assert done.changed == ["data", "environment"]  # same artifact sha256: not "artifact"
+    assert regdiff.compare(a, _side("v1.0.1"), None).changed == []
