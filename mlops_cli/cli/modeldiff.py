@@ -49,11 +49,13 @@ def diff(
 
       mlops model diff churn@v0.1.0 churn --md >> pr-comment.md
     """
-    from mlops_cli.common.errors import CheckFailed
+    from mlops_cli.common.errors import CheckFailed, UsageError
     from mlops_cli.project.root import open_project
     from mlops_cli.registry.diff import diff as do_diff
 
     st = state(ctx, json_output)
+    if markdown and json_output:
+        raise UsageError("give --json or --md, not both")
     done = do_diff(open_project(st.cwd), a, b)
     for warning in done.warnings:
         st.warn(warning)

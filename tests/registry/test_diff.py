@@ -182,6 +182,13 @@ def test_the_terminal_table(mlops: Any, project: Path) -> None:
     assert "environment: no change" in out
     assert "sha256:222222222222 (1234 bytes)" in out
 
+    strict = ("model", "diff", f"{NAME}#prod", f"{NAME}@v0.3.0", "--exit-code")
+    done = mlops("-C", str(project), *strict)
+    assert done.exit_code == 1 and "PAST 0.02" in done.stdout  # the table, then the verdict
+    assert "moved past the tolerance on accuracy, f1" in done.stderr
+    both = mlops("-C", str(project), *strict, "--md", "--json")
+    assert both.exit_code == 2 and json.loads(both.stdout)["error"]["kind"] == "usage"
+
 
 def test_lower_is_better_mirrors_modeltest() -> None:
     assert regdiff.LOWER_IS_BETTER == LOWER_IS_BETTER
