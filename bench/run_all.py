@@ -38,6 +38,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "modeltests.py": ([], ["--runs", "3"]),
     "image.py": ([], []),
     "registry.py": (["--sizes", "10,100,1000,10000"], ["--sizes", "10,100,1000", "--runs", "3"]),
+    "model_diff.py": ([], ["--runs", "3"]),
 }
 
 
