@@ -147,17 +147,24 @@ def side(project: Project, spec: str, warnings: list[str]) -> Side:
 
 def _workspace_record(project: Project, name: str, warnings: list[str]) -> VersionRecord:
     """What `model register` would record for the work tree now, without writing it."""
-    from mlops_cli.registry.lineage import capture
+    from mlops_cli.registry.lineage import capture, dvc_hash
 
     found = capture(project, name, strict=False)
     warnings += [f"workspace: {w}" for w in found.warnings]
+    data = {}
+    for ds_name, entry in found.data.items():
+        path = project.root / str(entry["path"])
+        if entry["path"] in found.differs and path.exists():
+            # The record would hold the committed hash; the diff shows the work tree's.
+            entry = {**entry, "md5": dvc_hash(path)}
+        data[ds_name] = entry
     return VersionRecord(
         model=name,
         version=WORKSPACE,
         created=now(),
         git={"commit": found.commit},
         artifact=found.artifact,
-        data=found.data,
+        data=data,
         params=found.params,
         metrics=found.metrics,
         environment=found.environment,

@@ -125,6 +125,7 @@ class Lineage:
     environment: dict[str, Any]
     stage: str | None
     warnings: list[str] = field(default_factory=list)
+    differs: dict[str, str] = field(default_factory=dict)  # strict=False: path -> what differs
 
 
 def _yaml_at(root: Path, rev: str, path: str) -> dict[str, Any] | None:
@@ -194,6 +195,7 @@ def capture(project: Project, name: str, *, strict: bool = True) -> Lineage:
         environment=_with_code(project, environment(project, name, warnings)),
         stage=stage,
         warnings=warnings,
+        differs=problems,
     )
 
 

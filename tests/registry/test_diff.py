@@ -143,6 +143,14 @@ def test_the_workspace_is_what_register_would_record(mlops: Any, project: Path) 
     assert doc["artifact"]["bytes_delta"] == 1
     assert any("models/model.skops" in w for w in doc["warnings"]), doc["warnings"]
 
+    raw = project / "data" / "raw" / "data.csv"
+    raw.write_text(raw.read_text() + raw.read_text().splitlines()[-1] + "\n")  # one more row
+    doc = _doc(mlops, project, f"{NAME}@v0.3.0", NAME)
+    entry = _by_name(doc["data"])["raw"]
+    assert entry["changed"] is True and entry["rows_delta"] == 1
+    assert entry["b"]["md5"] != entry["a"]["md5"]
+    assert any("data/raw/data.csv" in w for w in doc["warnings"]), doc["warnings"]
+
 
 @pytest.mark.parametrize(
     ("spec", "said"),
