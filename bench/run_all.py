@@ -39,6 +39,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "image.py": ([], []),
     "registry.py": (["--sizes", "10,100,1000,10000"], ["--sizes", "10,100,1000", "--runs", "3"]),
     "serving.py": ([], ["--requests", "100"]),
+    "model_diff.py": ([], ["--runs", "3"]),
 }
 
 

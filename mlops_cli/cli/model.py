@@ -1,4 +1,4 @@
-"""`mlops model add|register|list|show|promote|deprecate|card`."""
+"""`mlops model add|register|list|show|diff|promote|deprecate|card`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mlops_cli.cli.console import CliReporter, State, escape
+from mlops_cli.cli.modeldiff import diff as model_diff
 from mlops_cli.cli.options import JsonOption, state
 from mlops_cli.common.errors import UsageError
 
@@ -500,3 +501,6 @@ def card(
     import sys
 
     sys.stdout.write(text)
+
+
+app.command("diff")(model_diff)  # rendering in cli/modeldiff.py: this module is long enough

@@ -39,5 +39,16 @@ def changes(root: Path, paths: list[str], *, errors: str = "surrogateescape") ->
     """Of `paths` (pathspecs), those that differ from HEAD or are untracked: path -> XY."""
     if not paths:
         return {}
-    raw = git(root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *paths)
+    # --no-optional-locks: a read must not rewrite .git/index (git status refreshes its
+    # stat cache otherwise), so read-only commands (`model diff`) leave the repo unchanged.
+    raw = git(
+        root,
+        "--no-optional-locks",
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--untracked-files=all",
+        "--",
+        *paths,
+    )
     return parse(raw.stdout, errors=errors)

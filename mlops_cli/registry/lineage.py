@@ -125,6 +125,7 @@ class Lineage:
     environment: dict[str, Any]
     stage: str | None
     warnings: list[str] = field(default_factory=list)
+    differs: dict[str, str] = field(default_factory=dict)  # strict=False: path -> what differs
 
 
 def _yaml_at(root: Path, rev: str, path: str) -> dict[str, Any] | None:
@@ -156,8 +157,11 @@ def inside(root: Path, rel: str) -> Path:
     return root / rel
 
 
-def capture(project: Project, name: str) -> Lineage:
-    """The lineage of the workspace model `name`; InputError naming every file that differs."""
+def capture(project: Project, name: str, *, strict: bool = True) -> Lineage:
+    """The lineage of the workspace model `name`; InputError naming every file that differs.
+
+    With `strict=False` (`mlops model diff` of the workspace) what differs from the commit
+    is a warning each instead: the lineage as the work tree has it, to look at, not record."""
     root, cfg = project.root, project.config
     model = cfg.models[name]
     commit = gitrefs.head(root)
@@ -170,8 +174,9 @@ def capture(project: Project, name: str) -> Lineage:
     data = _datasets(project, name, lock, stage, problems, warnings)
     for path, why in gitrefs.dirty_paths(root, _lineage_files(project, name, data, source)).items():
         problems.setdefault(path, why)
-    if problems:
+    if problems and strict:
         raise _refusal(name, problems)
+    warnings += [f"{path}: {why}" for path, why in sorted(problems.items())]
 
     return Lineage(
         commit=commit,
@@ -190,6 +195,7 @@ def capture(project: Project, name: str) -> Lineage:
         environment=_with_code(project, environment(project, name, warnings)),
         stage=stage,
         warnings=warnings,
+        differs=problems,
     )
 
 

@@ -96,6 +96,13 @@ def _two_pushed(root: Path, run: Any) -> None:
 DIGEST = "sha256:" + "1" * 64
 
 
+def _registered_tested(root: Path, run: Any) -> None:
+    """The weak workspace model registered as v2.0.0, its (failing) tests recorded."""
+    _registered(root, run)
+    out = run("test", f"{NAME}@v2.0.0", "--record", cwd=root)
+    assert out.exit_code == 1, out.stderr
+
+
 def _hostile_template(root: Path, run: Any) -> None:
     make_template(root / "evil", {**BASIC, "z.txt.jinja": "{{ ''.__class__.__mro__ }}"})
 
@@ -219,6 +226,17 @@ CASES: dict[str, dict[str, Case]] = {
     "model deprecate": {
         "success": Case(["model", "deprecate", f"{NAME}@v2.0.0"], 0, "weak", _registered),
         "bad input": Case(["model", "deprecate", f"{NAME}@v9.9.9"], 3, "weak"),
+    },
+    "model diff": {
+        "success": Case(["model", "diff", M, NAME], 0, "weak"),  # v1.0.0 and the workspace
+        # v2.0.0 scores far below v1.0.0 (in prod) on the test data: past the tolerance.
+        "check failed": Case(
+            ["model", "diff", f"{NAME}#prod", f"{NAME}@v2.0.0", "--exit-code"],
+            1,
+            "weak",
+            _registered_tested,
+        ),
+        "bad input": Case(["model", "diff", M, f"{NAME}@v9.9.9"], 3, "weak"),
     },
     "model list": {
         "success": Case(["model", "list"], 0, "weak"),
