@@ -298,3 +298,34 @@ def test_a_second_clone_pulls_the_promotion_and_renders_the_same(
     assert theirs == kustomize(project, "prod")
     assert theirs == rendered(mlops, other, f"{NAME}#prod", env=bob)
     assert theirs[0]["spec"]["template"]["spec"]["containers"][0]["image"].endswith(DIGEST_2)
+
+
+def test_a_refused_tag_leaves_no_overlay_commit_behind(mlops: Any, project: Path) -> None:
+    """The overlay commit and the stage tags are one ref transaction: when git refuses the
+    tag (here a reference-transaction hook, as a server-side rule or a racing writer would),
+    HEAD, the tags, the work tree and the index are all as before."""
+    ok(mlops, project, "model", "promote", NAME, "v0.1.0", "prod", *FORCE)
+    ok(mlops, project, "deploy", "init")
+    hooks = Path(git(project, "rev-parse", "--git-path", "hooks"))
+    hooks = hooks if hooks.is_absolute() else project / hooks
+    hook = hooks / "reference-transaction"
+    hook.write_text(
+        "#!/bin/sh\n"
+        '[ "$1" = prepared ] || exit 0\n'
+        "if grep -q 'refs/tags/churn#prod#'; then echo 'no stage tags today' >&2; exit 1; fi\n"
+    )
+    hook.chmod(0o755)
+    before = (
+        git(project, "rev-parse", "HEAD"),
+        git(project, "tag"),
+        tree_bytes(project / "deploy"),
+    )
+    run = mlops("-C", str(project), "model", "promote", NAME, "v0.2.0", "prod", *FORCE)
+    assert run.exit_code == 3, run.stderr
+    assert "nothing was written" in run.stderr
+    after = (git(project, "rev-parse", "HEAD"), git(project, "tag"), tree_bytes(project / "deploy"))
+    assert after == before
+    assert git(project, "status", "--porcelain") == ""
+    hook.unlink()
+    ok(mlops, project, "model", "promote", NAME, "v0.2.0", "prod", *FORCE)
+    assert stage_image(project, "prod")[0]["digest"] == DIGEST_2
