@@ -329,3 +329,73 @@ def test_a_refused_tag_leaves_no_overlay_commit_behind(mlops: Any, project: Path
     hook.unlink()
     ok(mlops, project, "model", "promote", NAME, "v0.2.0", "prod", *FORCE)
     assert stage_image(project, "prod")[0]["digest"] == DIGEST_2
+
+
+SIGNED_PROD = """
+policy:
+  signers:
+    release: [alice@example.com]
+  stages:
+    prod: {require: [promotion], signers: release}
+"""
+
+
+def test_a_signed_promotion_the_policy_refuses_takes_the_overlay_commit_back(
+    cli: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
+    isolated_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """promote --sign signs, commits the overlay with the tags, then verifies the signature
+    against the policy; a key outside the signer group makes it undo the commit and the
+    tags (HEAD, work tree, index as before) and refuse (exit 1)."""
+    from tests.security.test_signatures import make_signer, trust, use_signer
+    from tests.sshkeys import HAVE_SSH_KEYGEN
+
+    if not HAVE_SSH_KEYGEN:
+        pytest.skip("ssh-keygen is not installed")
+    from tests.modelproject import commit_all
+
+    project = copy_of(trained(tmp_path_factory), tmp_path / "signed")
+    (project / "mlops.yaml").write_text((project / "mlops.yaml").read_text() + SIGNED_PROD)
+    commit_all(project, "prod needs a promotion signed by release")
+    register(open_project(project), NAME, version="v0.1.0")
+    ref = f"127.0.0.1:5000/{NAME}:v0.1.0"
+    registry.add_images(open_project(project), NAME, "v0.1.0", [{"ref": ref, "digest": DIGEST_1}])
+    assert cli("-C", str(project), "deploy", "init").exit_code == 0
+    keys = tmp_path / "keys"
+    alice, mallory = make_signer(keys, "alice"), make_signer(keys, "mallory")
+    trust(monkeypatch, isolated_env / "trust", alice)
+    use_signer(monkeypatch, isolated_env, mallory)
+
+    before = (
+        git(project, "rev-parse", "HEAD"),
+        git(project, "tag"),
+        tree_bytes(project / "deploy"),
+    )
+    out = cli("-C", str(project), "model", "promote", NAME, "v0.1.0", "prod", "--sign", *FORCE)
+    assert out.exit_code == 1, out.stderr
+    assert "the policy is not met" in out.stderr and "nothing was kept" in out.stderr
+    after = (git(project, "rev-parse", "HEAD"), git(project, "tag"), tree_bytes(project / "deploy"))
+    assert after == before
+    assert git(project, "status", "--porcelain") == ""
+
+    use_signer(monkeypatch, isolated_env, alice)  # the right key: it goes through, signed
+    out = cli("-C", str(project), "model", "promote", NAME, "v0.1.0", "prod", "--sign", *FORCE)
+    assert out.exit_code == 0, out.stderr
+    assert stage_image(project, "prod")[0]["digest"] == DIGEST_1
+    assert (
+        "Good"
+        in subprocess.run(
+            ["git", "-C", str(project), "verify-commit", "-v", "HEAD"],
+            capture_output=True,
+            text=True,
+            env={
+                **os.environ,
+                "GIT_CONFIG_COUNT": "1",
+                "GIT_CONFIG_KEY_0": "gpg.ssh.allowedSignersFile",
+                "GIT_CONFIG_VALUE_0": str(isolated_env / "trust" / "allowed_signers"),
+            },
+        ).stderr
+    )
