@@ -399,3 +399,16 @@ def test_a_signed_promotion_the_policy_refuses_takes_the_overlay_commit_back(
             },
         ).stderr
     )
+
+
+def test_an_uncommitted_edit_of_the_overlay_is_not_overwritten(mlops: Any, project: Path) -> None:
+    ok(mlops, project, "model", "promote", NAME, "v0.1.0", "prod", *FORCE)
+    ok(mlops, project, "deploy", "init")
+    kust = project / "deploy/overlays/prod/kustomization.yaml"
+    kust.write_text(kust.read_text() + "# my edit\n")
+    tags, head = git(project, "tag"), git(project, "rev-parse", "HEAD")
+    run = mlops("-C", str(project), "model", "promote", NAME, "v0.2.0", "prod", *FORCE)
+    assert run.exit_code == 3, run.stderr
+    assert "deploy/overlays/prod/kustomization.yaml (modified, not committed)" in run.stderr
+    assert kust.read_text().endswith("# my edit\n")
+    assert (git(project, "tag"), git(project, "rev-parse", "HEAD")) == (tags, head)
