@@ -219,12 +219,12 @@ def overlay_changes(
                 want.update({p: b for p, b in base.items() if not (root / p).exists()})
         folder = f"{DEPLOY}/overlays/{stage}/"
         have = gitrefs.ls_tree_ids(root, "HEAD", folder)
-        for path, data in want.items():
-            if gitrefs.read_blob(root, "HEAD", path) != data:
-                changes[path] = data
-        for path in have:
-            if path.endswith(PATCH_SUFFIX) and path not in want:
-                changes[path] = None
+        mine = {f"{folder}{m}{PATCH_SUFFIX}" for m in project.config.models}
+        found: Changes = {p: d for p, d in want.items() if gitrefs.read_blob(root, "HEAD", p) != d}
+        found.update({p: None for p in have if p in mine and p not in want})
+        if found:  # the kustomization is always among what is written (the commit adds a file)
+            kust = f"{folder}{KUSTOMIZATION}"
+            changes.update({kust: want[kust], **found})
     refuse_symlinks(root, sorted(changes))
     dirty = gitrefs.dirty_paths(root, sorted(changes))
     if dirty:

@@ -20,13 +20,13 @@ from mlops_cli.common.errors import CheckFailed, InputError, UsageError
 from mlops_cli.common.fs import repo_lock
 from mlops_cli.gitio import refs as gitrefs
 from mlops_cli.project.root import Project
-
-if TYPE_CHECKING:
-    from pathlib import Path
 from mlops_cli.registry import tags as regtags
 from mlops_cli.registry.gate import gate_problem
 from mlops_cli.registry.policy import check_policy
 from mlops_cli.registry.records import load_record, model_config, parse_spec
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _COUNTER = re.compile(r"#(\d+)$")
 
@@ -68,9 +68,11 @@ def _write(
 ) -> tuple[str | None, str | None, list[str]]:
     """Create `new`; when `tree` has files to change, as one commit on HEAD plus the tags in
     one ref transaction (the tags still point at the versions' own commits, as GTO needs).
-    Returns (the commit or None, its parent, the paths it changed)."""
+    Returns (the commit or None, its parent, the paths it changed). `tree` must write at
+    least one file when it changes anything (deploy/gitops.py always rewrites the
+    overlay's kustomization.yaml)."""
     changes = tree(_after(tags, new)) if tree is not None else {}
-    if not changes:
+    if not any(b is not None for b in changes.values()):
         gitrefs.create_tags(root, new, reason, sign=sign)
         return None, None, []
     parent = gitrefs.head(root)
