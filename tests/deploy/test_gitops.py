@@ -194,6 +194,10 @@ def test_gto_still_agrees_after_a_promote_with_an_overlay(mlops: Any, project: P
     shown = gto_api.show(str(project))
     assert shown[NAME]["stage"] == {"prod": "v0.2.0"}
     assert stage_image(project, "prod")[0]["digest"] == DIGEST_2
+    time.sleep(1.1)
+    ok(mlops, project, "deploy", "rollback", NAME, "prod", *FORCE)
+    assert gto_api.show(str(project))[NAME]["stage"] == {"prod": "v0.1.0"}
+    assert stage_image(project, "prod")[0]["digest"] == DIGEST_1
 
 
 @needs_kubectl
