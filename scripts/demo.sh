@@ -65,9 +65,18 @@ if docker info >/dev/null 2>&1 && docker image inspect "$base" >/dev/null 2>&1; 
   step "mlops image push churn@v0.1.0"
   mlops image push churn@v0.1.0
   done_ "image push: digest recorded in the version record"
+  step "mlops deploy init --stages prod: deploy/base + deploy/overlays/prod, one commit"
+  mlops deploy init --stages prod
+  if command -v kubectl >/dev/null 2>&1; then
+    kubectl kustomize deploy/overlays/prod | grep 'image:'
+  fi
+  gitops=1
+  done_ "deploy init: kustomize layout committed; prod pinned to v0.1.0's digest"
 else
   step "image build / test --image / push"
   skipped "image build, test --image, image push" "no Docker daemon or no base image $base; run as root: bash scripts/services.sh"
+  skipped "deploy init, promote with an overlay, deploy rollback" "needs a pushed image"
+  gitops=
 fi
 
 step "mlops status --check: data, models, tests, stages, images, git in one view"
@@ -95,9 +104,23 @@ dvc repro
 git add -A && git commit -qm "Retrain on the new data"
 mlops model register churn --bump minor -m "more data"
 mlops test churn@v0.2.0 --record
+if [ -n "$gitops" ]; then
+  # deploy/overlays/prod pins a digest: the version must be pushed before it enters prod.
+  mlops image build churn@v0.2.0
+  mlops image push churn@v0.2.0
+fi
 mlops model promote churn v0.2.0 prod
 mlops model list
 done_ "loop closed: churn@v0.2.0 trained on the new data, tested and in prod"
+
+if [ -n "$gitops" ]; then
+  step "the promotion is a commit: git show --stat HEAD, then mlops deploy rollback churn prod"
+  git show --stat --format='%s' HEAD
+  mlops deploy diff churn@v0.1.0 churn#prod | grep '^[-+] *image:'
+  mlops deploy rollback churn prod --force --reason "demo: roll back to v0.1.0"
+  git show --stat --format='%s' HEAD
+  done_ "promote and rollback: each one commit rewriting deploy/overlays/prod, plus the stage tags"
+fi
 
 printf '\n\033[1m== Summary\033[0m (project in %s/churn)\n' "$work"
 printf '  %s\n' "${summary[@]}"

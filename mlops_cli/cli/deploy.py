@@ -13,7 +13,9 @@ from mlops_cli.cli.options import JsonOption, state
 app = typer.Typer(
     no_args_is_help=True,
     help=(
-        "Kubernetes manifests from the version record, pinned by the pushed image digest.\n\n"
+        "Kubernetes manifests from the version record, pinned by the pushed image digest,"
+        " and the GitOps layout (deploy/base, deploy/overlays/<stage>) that promote keeps"
+        " up to date.\n\n"
         "Example: mlops deploy render churn#prod > prod.yaml"
     ),
 )
@@ -112,3 +114,95 @@ def diff(
         from mlops_cli.common.errors import CheckFailed
 
         raise CheckFailed(f"{old} and {new} render different manifests")
+
+
+@app.command("init")
+def init(
+    ctx: typer.Context,
+    stages: Annotated[
+        str | None,
+        typer.Option(
+            "--stages",
+            help="Comma-separated stages to write overlays for (default: every stage).",
+            metavar="A,B",
+        ),
+    ] = None,
+    overwrite: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--overwrite",
+            help="Replace this existing file under deploy/ (repeatable).",
+            metavar="PATH",
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Write and commit (one commit) a kustomize layout for GitOps controllers.
+
+    deploy/base/<model>/ (yours after init) holds the Deployment and Service with the
+    placeholder image mlops.dev/<model>; deploy/overlays/<stage>/ (mlops's) pins it to the
+    digest of the version in that stage. From then on `mlops model promote|deprecate` and
+    `mlops deploy rollback` rewrite the overlay in the commit of the stage change. Existing
+    files are never overwritten unless named by --overwrite (exit 3); a symlink under
+    deploy/ is refused (exit 4).
+
+    Examples:
+
+      mlops deploy init
+
+      kubectl kustomize deploy/overlays/prod
+    """
+    from mlops_cli.deploy.gitops import init as do_init
+    from mlops_cli.images.context import IMAGE_UID
+    from mlops_cli.project.root import open_project
+
+    st = state(ctx, json_output)
+    chosen = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
+    done = do_init(
+        open_project(st.cwd), uid=IMAGE_UID, stages=chosen, overwrite=tuple(overwrite or ())
+    )
+    if st.json:
+        st.emit("deploy init", {"result": done})
+        return
+    st.success(f"wrote deploy/ ({len(done.written)} files) in commit {done.commit[:10]}")
+
+
+@app.command("rollback")
+def rollback(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The model.", show_default=False)],
+    stage: Annotated[str, typer.Argument(help="The stage to roll back.", show_default=False)],
+    force: Annotated[
+        bool, typer.Option("--force", help="Roll back although the recorded tests do not allow it.")
+    ] = False,
+    reason: Annotated[
+        str | None,
+        typer.Option("--reason", help="Why --force (stored in the tag message).", metavar="TEXT"),
+    ] = None,
+    push: Annotated[
+        bool, typer.Option("--push", help="Push the commit and tags to the remote afterwards.")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Put back the version that held STAGE before the current one.
+
+    As `mlops model promote` of that version: the same gate, one commit with the overlay
+    change plus the stage tags. Exit 3 when no earlier active version held the stage.
+
+    Example:
+
+      mlops deploy rollback churn prod --push
+    """
+    from mlops_cli.deploy.gitops import rollback as do_rollback
+    from mlops_cli.images.context import IMAGE_UID
+    from mlops_cli.project.root import open_project
+
+    st = state(ctx, json_output)
+    done = do_rollback(
+        open_project(st.cwd), name, stage, uid=IMAGE_UID, force=force, reason=reason, push=push
+    )
+    if st.json:
+        st.emit("deploy rollback", {"result": done})
+        return
+    replaced = f", replacing {', '.join(done.replaced)}" if done.replaced else ""
+    st.success(f"rolled {name} back to {done.version} in {stage}{replaced}")

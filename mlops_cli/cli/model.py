@@ -43,6 +43,14 @@ def _project(st: State) -> Project:
     return open_project(st.cwd)
 
 
+def _overlay_hook(project: Project) -> Any:
+    """deploy/overlays/ rewrite for promote/deprecate, when the repo has a GitOps layout."""
+    from mlops_cli.deploy.gitops import hook
+    from mlops_cli.images.context import IMAGE_UID
+
+    return hook(project, IMAGE_UID)
+
+
 @app.command("add")
 def add(
     ctx: typer.Context,
@@ -341,6 +349,10 @@ def promote(
 ) -> None:
     """Put a version in a stage (GTO tag NAME#STAGE#N), replacing the version there.
 
+    When deploy/overlays/ is committed (`mlops deploy init`), the stage's overlay is
+    rewritten to the version's image digest in one new commit on HEAD, made in the same
+    git transaction as the stage tags (docs/deploy.md).
+
     Refused (exit 1) unless the version's recorded tests cover the checks mlops.yaml
     declares and passed, on exactly its registered artifact and data, and the stage's
     policy (signatures) is met; --force skips the test gate (never the policy) and needs
@@ -360,8 +372,17 @@ def promote(
     else:
         raise UsageError("give NAME VERSION STAGE (or NAME@VERSION STAGE)")
     st = state(ctx, json_output)
+    project = _project(st)
     done = do_promote(
-        _project(st), name, version, stage, force=force, reason=reason, push=push, sign=sign
+        project,
+        name,
+        version,
+        stage,
+        force=force,
+        reason=reason,
+        push=push,
+        sign=sign,
+        tree=_overlay_hook(project),
     )
     if st.json:
         st.emit("model promote", {"result": done})
@@ -453,6 +474,9 @@ def deprecate(
 ) -> None:
     """Deprecate a version, empty a stage, or deprecate a model (GTO's tag format).
 
+    When deploy/overlays/ is committed, the overlays that deployed it are rewritten in one
+    commit, made in the same git transaction as the tags.
+
     --sign: git signs every tag it writes, as promote --sign does.
 
     Example:
@@ -462,7 +486,10 @@ def deprecate(
     from mlops_cli.registry.stages import deprecate as do_deprecate
 
     st = state(ctx, json_output)
-    done = do_deprecate(_project(st), spec, message=message, push=push, sign=sign)
+    project = _project(st)
+    done = do_deprecate(
+        project, spec, message=message, push=push, sign=sign, tree=_overlay_hook(project)
+    )
     if st.json:
         st.emit("model deprecate", {"result": done})
         return

@@ -121,22 +121,6 @@ def to_yaml(objects: list[dict[str, Any]]) -> str:
     )
 
 
-def overlay_files(rel: Release, stage: str) -> dict[str, str]:
-    """deploy/overlays/<stage> files pinning `rel`'s digest (promote writes them in its commit)."""
-    if not rel.digest:
-        raise NoDigestError(
-            f"{rel.model}@{rel.version} has no pushed image digest; run mlops image push first"
-        )
-    kust = {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "resources": ["../../base"],
-        "images": [{"name": rel.image, "digest": rel.digest}],
-        "commonAnnotations": {"mlops.dev/stage": stage, "mlops.dev/version": rel.version},
-    }
-    return {f"deploy/overlays/{stage}/kustomization.yaml": yaml.safe_dump(kust, sort_keys=True)}
-
-
 def release_from_record(record: VersionRecord, **overrides: Any) -> Release:
     """A Release from a committed version record: the last pushed image's digest, lineage."""
     pushed = [i for i in record.images if i.get("digest")]

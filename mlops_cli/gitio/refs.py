@@ -203,13 +203,15 @@ def commit_file(
     expect_head: str,
     tags: Sequence[NewTag] = (),
     also: Sequence[tuple[str, bytes]] = (),
+    remove: Sequence[str] = (),
     sign: bool = False,
 ) -> str:
     """Write `rel_path` in the work tree and commit only it on HEAD, plus `tags`, atomically.
 
     `also` are more (path, content) pairs committed in the same commit (a signature bundle
-    beside its record). With `sign`, the commit and the tags are signed by git before any
-    ref moves or any work-tree file is written. Returns the new commit. On any failure the
+    beside its record); `remove` are tracked paths the same commit deletes. With `sign`,
+    the commit and the tags are signed by git before any ref moves or any work-tree file
+    is written. Returns the new commit. On any failure the
     work-tree files are restored and HEAD, the index and the tags are as before. Refused
     (exit 3, nothing written) mid-rebase, merge, cherry-pick, revert or bisect, and on a
     detached HEAD.
@@ -225,6 +227,8 @@ def commit_file(
         git(root, "read-tree", expect_head, env=env)
         for rel, blob in blobs:
             git(root, "update-index", "--add", "--cacheinfo", f"100644,{blob},{rel}", env=env)
+        if remove:
+            git(root, "update-index", "--force-remove", "--", *remove, env=env)
         tree = git(root, "write-tree", env=env).stdout.decode().strip()
     args = ["commit-tree", tree, "-p", expect_head, *(["-S"] if sign else []), "-F", "-"]
     made = git(root, *args, input=message.encode(), check=not sign)
@@ -237,13 +241,16 @@ def commit_file(
     for tag in tags:
         obj = _tag_object(root, tag, tag.target or commit, sign=sign)
         lines.append(f"create refs/tags/{tag.name} {obj}\n")
-    before = {rel: _read_or_none(root / rel) for rel, _ in files}
+    before = {rel: _read_or_none(root / rel) for rel in [*(r for r, _ in files), *remove]}
     # From the work-tree writes to the user's index, one span a Ctrl-C or SIGTERM cannot
     # split: HEAD moved without the index (status `MM` ever after) was seen in CI.
     with shielded():
         try:
             for rel, data in files:
                 atomic_write_bytes(root / rel, data)
+            for rel in remove:
+                with contextlib.suppress(FileNotFoundError):
+                    (root / rel).unlink()
             _transaction(root, lines, message.splitlines()[0])
         except BaseException:
             for rel, old in before.items():
@@ -257,7 +264,29 @@ def commit_file(
         # entries stay.
         cacheinfo = [a for rel, blob in blobs for a in ("--cacheinfo", f"100644,{blob},{rel}")]
         git(root, "update-index", "--add", *cacheinfo, check=False)
+        if remove:
+            git(root, "update-index", "--force-remove", "--", *remove, check=False)
     return commit
+
+
+def undo_commit(
+    root: Path, commit: str, parent: str, tags: Sequence[str], paths: Sequence[str]
+) -> None:
+    """Take back what `commit_file` just did: HEAD back to `parent` (only if it is still at
+    `commit`) and `tags` deleted in one transaction, then `paths` in the work tree and the
+    user's index as they are at `parent` (a path absent there is removed)."""
+    lines = [f"update HEAD {parent} {commit}\n", *(f"delete refs/tags/{t}\n" for t in tags)]
+    with shielded():
+        _transaction(root, lines, "mlops: undo")
+        for rel in paths:
+            data = read_blob(root, parent, rel)
+            if data is None:
+                with contextlib.suppress(FileNotFoundError):
+                    (root / rel).unlink()
+                git(root, "update-index", "--force-remove", "--", rel, check=False)
+            else:
+                atomic_write_bytes(root / rel, data)
+                git(root, "reset", "-q", parent, "--", rel, check=False)
 
 
 def _read_or_none(path: Path) -> bytes | None:

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from mlops_cli.common.errors import CheckFailed, InputError, UsageError
 from mlops_cli.common.fs import repo_lock
@@ -22,7 +25,15 @@ from mlops_cli.registry.gate import gate_problem
 from mlops_cli.registry.policy import check_policy
 from mlops_cli.registry.records import load_record, model_config, parse_spec
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 _COUNTER = re.compile(r"#(\d+)$")
+
+# Given the registry state the new tags make, the files to commit with them (path -> bytes,
+# None to delete): deploy/gitops.py's overlay rewrite, passed in from above (the registry
+# does not know about deploy/).
+TreeHook = Callable[[dict[str, regtags.ModelState]], dict[str, bytes | None]]
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,58 @@ class Promoted:
     forced: bool
     pushed_to: str | None = None
     signed: bool = False
+    commit: str | None = None  # the commit holding the overlay change, when there was one
+    files: list[str] = field(default_factory=list)  # what that commit changed
+
+
+def _after(tags: list[gitrefs.TagInfo], new: list[gitrefs.NewTag]) -> dict[str, regtags.ModelState]:
+    """The registry state once `new` exist (they sort last: now, and the highest counters)."""
+    now = int(time.time())
+    pending = [gitrefs.TagInfo(t.name, True, t.target or "", now, "", t.message) for t in new]
+    return regtags.build_state([*tags, *pending])
+
+
+def _write(
+    root: Path,
+    tags: list[gitrefs.TagInfo],
+    new: list[gitrefs.NewTag],
+    reason: str,
+    *,
+    sign: bool,
+    tree: TreeHook | None,
+) -> tuple[str | None, str | None, list[str]]:
+    """Create `new`; when `tree` has files to change, as one commit on HEAD plus the tags in
+    one ref transaction (the tags still point at the versions' own commits, as GTO needs).
+    Returns (the commit or None, its parent, the paths it changed). `tree` must write at
+    least one file when it changes anything (deploy/gitops.py always rewrites the
+    overlay's kustomization.yaml)."""
+    changes = tree(_after(tags, new)) if tree is not None else {}
+    if not any(b is not None for b in changes.values()):
+        gitrefs.create_tags(root, new, reason, sign=sign)
+        return None, None, []
+    parent = gitrefs.head(root)
+    writes = [(p, b) for p, b in sorted(changes.items()) if b is not None]
+    removes = sorted(p for p, b in changes.items() if b is None)
+    first, *rest = writes
+    lines = "\n".join(f"  {p}" for p in sorted(changes))
+    commit = gitrefs.commit_file(
+        root,
+        first[0],
+        first[1],
+        f"{reason}\n\nThe stage tags and this overlay change are one transaction:\n{lines}",
+        expect_head=parent,
+        tags=new,
+        also=rest,
+        remove=removes,
+        sign=sign,
+    )
+    return commit, parent, sorted(changes)
+
+
+def _push(root: Path, commit: str | None, new: list[gitrefs.NewTag]) -> str:
+    return gitrefs.push(
+        root, [*(["HEAD"] if commit else []), *(f"refs/tags/{t.name}" for t in new)]
+    )
 
 
 def _next_counter(root_tags: list[gitrefs.TagInfo], name: str) -> int:
@@ -68,10 +131,11 @@ def promote(
     reason: str | None = None,
     push: bool = False,
     sign: bool = False,
+    tree: TreeHook | None = None,
 ) -> Promoted:
     """Assign `stage` to `name@version` (tag `<name>#<stage>#<N>`), unassigning the previous
     holder; CheckFailed (exit 1) when the recorded tests do not allow it. With `sign`, git
-    signs every tag it writes."""
+    signs every tag it writes. `tree`: files to commit with the tags (the GitOps overlay)."""
     if force and not (reason and reason.strip()):
         raise UsageError("--force needs --reason TEXT: it is stored in the tag message")
     if sign:
@@ -132,10 +196,11 @@ def promote(
                     other.commit,
                 )
             )
-        gitrefs.create_tags(root, new, f"mlops: promote {name}@{version} to {stage}", sign=sign)
+        reason_line = f"mlops: promote {name}@{version} to {stage}"
+        commit, parent, files = _write(root, tags, new, reason_line, sign=sign, tree=tree)
         if signs_promotion:
-            _verify_signed_promotion(project, name, version, stage, new)
-    pushed = gitrefs.push(root, [f"refs/tags/{t.name}" for t in new]) if push else None
+            _verify_signed_promotion(project, name, version, stage, new, (commit, parent, files))
+    pushed = _push(root, commit, new) if push else None
     return Promoted(
         name,
         version,
@@ -145,19 +210,30 @@ def promote(
         force,
         pushed,
         sign,
+        commit,
+        files,
     )
 
 
 def _verify_signed_promotion(
-    project: Project, name: str, version: str, stage: str, new: list[gitrefs.NewTag]
+    project: Project,
+    name: str,
+    version: str,
+    stage: str,
+    new: list[gitrefs.NewTag],
+    made: tuple[str | None, str | None, list[str]],
 ) -> None:
     """The stage tag just signed must meet the policy (the key is yours, but is it one the
-    policy's group allows?); if not, the tags just written are deleted again, before
-    anything is pushed, and the promotion is refused."""
+    policy's group allows?); if not, the tags just written (and the overlay commit, if
+    any) are taken back, before anything is pushed, and the promotion is refused."""
     refused = check_policy(project, name, version, stage, promotion_tag=new[0].name)
     if not refused:
         return
-    gitrefs.delete_tags(project.root, [t.name for t in new], f"mlops: promote {name} undone")
+    commit, parent, files = made
+    if commit is not None and parent is not None:
+        gitrefs.undo_commit(project.root, commit, parent, [t.name for t in new], files)
+    else:
+        gitrefs.delete_tags(project.root, [t.name for t in new], f"mlops: promote {name} undone")
     raise CheckFailed(
         f"refusing to promote {name}@{version} to {stage}: the policy is not met:"
         f" {'; '.join(refused)}",
@@ -173,6 +249,8 @@ class Deprecated:
     what: str  # "version", "stage" or "model"
     pushed_to: str | None = None
     signed: bool = False
+    commit: str | None = None
+    files: list[str] = field(default_factory=list)
 
 
 def deprecate(
@@ -182,6 +260,7 @@ def deprecate(
     message: str | None = None,
     push: bool = False,
     sign: bool = False,
+    tree: TreeHook | None = None,
 ) -> Deprecated:
     """GTO's three kinds: `name@v1.2.0` deregisters a version (`name@v1.2.0!`), `name#prod`
     empties a stage (`name#prod!#N`), `name` deprecates the whole model (`name@deprecated`).
@@ -223,6 +302,6 @@ def deprecate(
             text = message or regtags.deprecate_message(name)
             new.append(gitrefs.NewTag(f"{name}@deprecated", text, target))
             what = "model"
-        gitrefs.create_tags(root, new, f"mlops: deprecate {spec}", sign=sign)
-    pushed = gitrefs.push(root, [f"refs/tags/{t.name}" for t in new]) if push else None
-    return Deprecated(name, [t.name for t in new], what, pushed, sign)
+        commit, _, files = _write(root, tags, new, f"mlops: deprecate {spec}", sign=sign, tree=tree)
+    pushed = _push(root, commit, new) if push else None
+    return Deprecated(name, [t.name for t in new], what, pushed, sign, commit, files)

@@ -72,28 +72,32 @@ def _registered(root: Path, run: Any) -> None:
     _ok(run, root, "model", "register", NAME, "--version", "v2.0.0")
 
 
-def _pushed_image(root: Path, run: Any) -> None:
-    """What `mlops image push` records for v1.0.0 (ref and digest), without a registry."""
+def _digest(root: Path, run: Any, version: str = "v1.0.0") -> None:
+    """What `mlops image push` records for a version: a ref and a digest."""
     from mlops_cli.project.root import open_project
-    from mlops_cli.registry import records
+    from mlops_cli.registry.records import add_images
 
-    ref = f"127.0.0.1:5000/{NAME}:v1.0.0"
-    records.add_images(open_project(root), NAME, "v1.0.0", [{"ref": ref, "digest": DIGEST}])
+    image = {"ref": f"127.0.0.1:5000/{NAME}:{version}", "digest": "sha256:" + version[1] * 64}
+    add_images(open_project(root), NAME, version, [image])
 
 
-def _two_pushed(root: Path, run: Any) -> None:
-    """v1.0.0 and a newly registered v2.0.0, each with a recorded push."""
-    from mlops_cli.project.root import open_project
-    from mlops_cli.registry import records
-
-    _pushed_image(root, run)
+def _two_digests(root: Path, run: Any) -> None:
     _registered(root, run)
-    ref = f"127.0.0.1:5000/{NAME}:v2.0.0"
-    digest = "sha256:" + "2" * 64
-    records.add_images(open_project(root), NAME, "v2.0.0", [{"ref": ref, "digest": digest}])
+    _digest(root, run)
+    _digest(root, run, "v2.0.0")
 
 
-DIGEST = "sha256:" + "1" * 64
+def _replaced_in_prod(root: Path, run: Any) -> None:
+    """deploy/ written, then v2.0.0 (forced) replaced v1.0.0 in prod: a rollback has a target."""
+    _two_digests(root, run)
+    _ok(run, root, "deploy", "init")
+    _ok(run, root, "model", "promote", NAME, "v2.0.0", "prod", "--force", "--reason", "test")
+
+
+def _symlinked_deploy(root: Path, run: Any) -> None:
+    _digest(root, run)
+    (root / "elsewhere").mkdir()
+    (root / "deploy").symlink_to(root / "elsewhere")
 
 
 def _registered_tested(root: Path, run: Any) -> None:
@@ -160,21 +164,6 @@ CASES: dict[str, dict[str, Case]] = {
         "success": Case(["data", "status"], 0, "minimal"),
         "bad input": Case(["data", "status"], 3, "empty"),
     },
-    "deploy diff": {
-        "success": Case(["deploy", "diff", f"{NAME}#prod", M], 0, "weak", _pushed_image),
-        "check failed": Case(
-            ["deploy", "diff", f"{NAME}#prod", f"{NAME}@v2.0.0", "--exit-code"],
-            1,
-            "weak",
-            _two_pushed,
-        ),
-        "bad input": Case(["deploy", "diff", f"{NAME}#prod", "nope@v1.0.0"], 3, "weak"),
-    },
-    "deploy render": {
-        "success": Case(["deploy", "render", f"{NAME}#prod"], 0, "weak", _pushed_image),
-        # v1.0.0 was never pushed: no digest to pin (exit 3).
-        "bad input": Case(["deploy", "render", f"{NAME}#prod"], 3, "weak"),
-    },
     "doctor": {
         "success": Case(["doctor"], 0),
         "bad input": Case(["doctor"], 3, setup=_broken_config),
@@ -222,6 +211,37 @@ CASES: dict[str, dict[str, Case]] = {
     "model card": {
         "success": Case(["model", "card", M], 0, "weak"),
         "bad input": Case(["model", "card", "nope@v1.0.0"], 3, "weak"),
+    },
+    "deploy diff": {
+        "success": Case(["deploy", "diff", f"{NAME}#prod", M], 0, "weak", _digest),
+        "check failed": Case(
+            ["deploy", "diff", f"{NAME}#prod", f"{NAME}@v2.0.0", "--exit-code"],
+            1,
+            "weak",
+            _two_digests,
+        ),
+        "bad input": Case(["deploy", "diff", f"{NAME}#prod", "nope#prod"], 3, "weak", _digest),
+    },
+    "deploy init": {
+        "success": Case(["deploy", "init"], 0, "weak", _digest),
+        "bad input": Case(["deploy", "init"], 3, "weak"),  # prod's version has no digest
+        "unsafe": Case(["deploy", "init"], 4, "weak", _symlinked_deploy),
+    },
+    "deploy render": {
+        "success": Case(["deploy", "render", f"{NAME}#prod"], 0, "weak", _digest),
+        "bad input": Case(["deploy", "render", f"{NAME}#prod"], 3, "weak"),  # never pushed
+    },
+    "deploy rollback": {
+        "success": Case(
+            ["deploy", "rollback", NAME, "prod", "--force", "--reason", "v2 is broken"],
+            0,
+            "weak",
+            _replaced_in_prod,
+        ),
+        # The same gate as promote: v1.0.0's recorded no-regression test was against
+        # another prod holder than today's.
+        "check failed": Case(["deploy", "rollback", NAME, "prod"], 1, "weak", _replaced_in_prod),
+        "bad input": Case(["deploy", "rollback", NAME, "prod"], 3, "weak"),  # one holder only
     },
     "model deprecate": {
         "success": Case(["model", "deprecate", f"{NAME}@v2.0.0"], 0, "weak", _registered),

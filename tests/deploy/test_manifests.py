@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from mlops_cli.deploy.manifests import NoDigestError, Release, overlay_files, render, to_yaml
+from mlops_cli.deploy.manifests import NoDigestError, Release, render, to_yaml
 
 DIGEST = "sha256:" + "a" * 64
 
@@ -48,21 +48,12 @@ def test_no_digest_exits_3() -> None:
     with pytest.raises(NoDigestError) as err:
         render(_rel(digest=None))
     assert err.value.exit_code == 3
-    with pytest.raises(NoDigestError):
-        overlay_files(_rel(digest=None), "prod")
 
 
 def test_yaml_is_deterministic() -> None:
     text = to_yaml(render(_rel()))
     assert text == to_yaml(render(_rel(data_hashes=("d1", "d2"))))
     assert len(list(yaml.safe_load_all(text))) == 2
-
-
-def test_overlay_pins_digest() -> None:
-    files = overlay_files(_rel(), "prod")
-    kust = yaml.safe_load(files["deploy/overlays/prod/kustomization.yaml"])
-    assert kust["images"] == [{"digest": DIGEST, "name": "127.0.0.1:5000/churn"}]
-    assert kust["resources"] == ["../../base"]
 
 
 def test_release_from_record_takes_pushed_digest() -> None:
