@@ -58,6 +58,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "app",
         "Kubernetes manifests from the version record, pinned by the pushed image digest.",
     ),
+    "monitor": (
+        "monitor",
+        "app",
+        "Production monitoring: drift of the data a version sees from its training data.",
+    ),
     "status": ("status", "status", "Data, models, tests, stages, images and git in one view."),
     "doctor": (
         "doctor",

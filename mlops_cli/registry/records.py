@@ -255,6 +255,41 @@ class RecordReader:
         return out
 
 
+def record_of(project: Project, spec: str) -> VersionRecord:
+    """The committed record `spec` (NAME@VERSION, NAME#STAGE, NAME or NAME@latest) names,
+    without materializing its artifact; InputError when it names nothing registered."""
+    name, version, stage = parse_spec(spec)
+    model_config(project, name)  # an unknown name: InputError listing the declared ones
+    if version == WORKSPACE:
+        raise InputError(
+            f"{spec} is the workspace model, which has no record",
+            hint=f"register it: `mlops model register {name}`",
+        )
+    tags = gitrefs.list_tags(project.root, [f"{name}@*", f"{name}#*"])
+    current = regtags.build_state(tags).get(name) or regtags.ModelState(name)
+    if stage is not None:
+        held = current.in_stage(stage)
+        if held is None:
+            raise InputError(
+                f"no version of {name} is in stage {stage!r}",
+                hint=f"promote one: `mlops model promote {name} vX.Y.Z {stage}`",
+            )
+        version = held.version
+    elif version in (None, "latest"):
+        latest = current.latest()
+        if latest is None:
+            raise InputError(
+                f"{name} has no registered version",
+                hint=f"register one: `mlops model register {name}`",
+            )
+        version = latest.version
+    assert version is not None
+    if version not in current.versions:
+        known = ", ".join(v.version for v in current.active_versions()) or "none"
+        raise InputError(f"{name}@{version} is not registered (versions: {known})")
+    return load_record(project, name, version)
+
+
 def load_record(project: Project, name: str, version: str) -> VersionRecord:
     """The committed record of `name@version`: at HEAD, else at the version's own tag."""
     rel = record_path(name, version)

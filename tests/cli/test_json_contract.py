@@ -107,6 +107,14 @@ def _registered_tested(root: Path, run: Any) -> None:
     assert out.exit_code == 1, out.stderr
 
 
+def _drifted_batch(root: Path, run: Any) -> None:
+    """batch.csv: the raw rows with every feature scaled by 1.3 (a drifted production batch)."""
+    import polars as pl
+
+    frame = pl.read_csv(root / "data/raw/data.csv").drop("target")
+    frame.with_columns([pl.col(c) * 1.3 for c in frame.columns]).write_csv(root / "batch.csv")
+
+
 def _hostile_template(root: Path, run: Any) -> None:
     make_template(root / "evil", {**BASIC, "z.txt.jinja": "{{ ''.__class__.__mro__ }}"})
 
@@ -281,6 +289,15 @@ CASES: dict[str, dict[str, Case]] = {
     "model show": {
         "success": Case(["model", "show", M], 0, "weak"),
         "bad input": Case(["model", "show", "nope@v1.0.0"], 3, "weak"),
+    },
+    "monitor drift": {
+        "success": Case(
+            ["monitor", "drift", f"{NAME}#prod", "--data", "data/raw/data.csv"], 0, "weak"
+        ),
+        "check failed": Case(
+            ["monitor", "drift", f"{NAME}#prod", "--data", "batch.csv"], 1, "weak", _drifted_batch
+        ),
+        "bad input": Case(["monitor", "drift", "nope#prod", "--data", "batch.csv"], 3, "weak"),
     },
     "schema infer": {
         "success": Case(["schema", "infer", "data/raw/data.csv", "-o", "schemas/x.yaml"], 0),

@@ -1,0 +1,1 @@
+"""Production monitoring: data drift of a version's inputs."""
