@@ -81,6 +81,14 @@ def drift(
             "--drift-share", help="Share of drifted columns that makes the data set drift."
         ),
     ] = 0.5,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            metavar="PATH",
+            help="Also write a self-contained HTML report (histograms per column) here.",
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Compare current data with the data SPEC was trained on, column by column (the
@@ -88,7 +96,7 @@ def drift(
 
     Examples:
 
-      mlops monitor drift churn#prod --data logs/
+      mlops monitor drift churn#prod --data logs/ --html reports/drift.html
 
       mlops monitor drift churn@v0.3.0 --data data/new/customers.parquet --json
     """
@@ -142,10 +150,22 @@ def drift(
         "current": {"files": files, "rows": cur_frame.height},
         **result.to_dict(),
     }
+    if html is not None:
+        from mlops_cli.common.fs import atomic_write_text
+        from mlops_cli.monitor.report import render_html
+
+        out = st.cwd / html
+        if out.is_dir():
+            raise UsageError(f"--html {html}: a folder; give the report's file name")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out, render_html(doc))
+        doc["html"] = str(html)
     if st.json:
         st.emit("monitor drift", doc)
     else:
         _table(st, doc)
+        if html is not None:
+            st.out.print(f"report: {escape_path(str(html))}")
     if result.dataset_drift:
         drifted = len(result.drifted_columns)
         raise CheckFailed(
@@ -154,6 +174,12 @@ def drift(
             hint="retrain on current data, then `mlops model register`, `mlops test --record`,"
             " `mlops model promote`",
         )
+
+
+def escape_path(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def _table(st: Any, doc: dict[str, Any]) -> None:

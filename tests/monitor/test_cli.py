@@ -113,3 +113,17 @@ def test_bad_input(mlops: Any, project: Path, args: list[str], code: int, messag
     run = mlops("-C", str(project), "monitor", "drift", *args)
     assert run.exit_code == code, run.stderr
     assert message in run.stderr
+
+
+def test_html_report_and_json_name_it(mlops: Any, project: Path) -> None:
+    drifted = _batch(project, project.parent / "batch.csv", 0.3)
+    out = project.parent / "reports" / "drift.html"
+    run = mlops(
+        "-C", str(project), "monitor", "drift", f"{NAME}#prod", "--data", str(drifted),
+        "--html", str(out), "--json",
+    )  # fmt: skip
+    assert run.exit_code == 1, run.stderr
+    assert json.loads(run.stdout)["html"] == str(out)
+    page = out.read_text()
+    assert page.startswith("<!doctype html>") and "Data set drift" in page
+    assert page.count("<svg") == len(json.loads(run.stdout)["columns"])

@@ -1,0 +1,13 @@
+# Command-line tools the tests run as a user would (DESIGN.md §6): `kubectl kustomize` for the
+# deploy/ overlays, and headless Chromium for the drift report. Nothing is started.
+# Sourced by scripts/services.sh (as root), which provides apt_install.
+
+tools_install() {
+  command -v kubectl >/dev/null 2>&1 || apt_install kubectl
+  command -v chromium >/dev/null 2>&1 || apt_install chromium
+}
+
+tools_start() {
+  kubectl version --client 2>/dev/null | head -1 || true
+  chromium --version 2>/dev/null || true
+}
