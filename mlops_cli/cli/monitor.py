@@ -89,6 +89,14 @@ def drift(
             help="Also write a self-contained HTML report (histograms per column) here.",
         ),
     ] = None,
+    record_result: Annotated[
+        bool,
+        typer.Option(
+            "--record",
+            help="Store the result in the version's record (one commit): `mlops status"
+            " --check` then fails while a stage's version has recorded data set drift.",
+        ),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Compare current data with the data SPEC was trained on, column by column (the
@@ -119,6 +127,10 @@ def drift(
         raise UsageError("--drift-share is a share of the columns, in (0, 1]")
     project = open_project(st.cwd)
     record = record_of(project, spec)
+    if record_result:
+        from mlops_cli.registry.records import check_recordable
+
+        check_recordable(project)  # before the work, not after
     ref = reference_of(project, record, reference)
     ref_frame = read_reference(ref)
     cur_frame, files = read_current([st.cwd / p for p in data])
@@ -150,6 +162,11 @@ def drift(
         "current": {"files": files, "rows": cur_frame.height},
         **result.to_dict(),
     }
+    if record_result:
+        from mlops_cli.registry.records import now, record_drift
+
+        record_drift(project, record.model, record.version, _recorded(doc, now()))
+        doc["recorded"] = True
     if html is not None:
         from mlops_cli.common.fs import atomic_write_text
         from mlops_cli.monitor.report import render_html
@@ -174,6 +191,27 @@ def drift(
             hint="retrain on current data, then `mlops model register`, `mlops test --record`,"
             " `mlops model promote`",
         )
+
+
+def _recorded(doc: dict[str, Any], at: str) -> dict[str, Any]:
+    """What the record keeps of a drift result: the verdict and each column's figures (not
+    the histograms, which the JSON and HTML reports carry)."""
+    return {
+        "at": at,
+        "reference": {k: doc["reference"][k] for k in ("dataset", "path", "md5", "rows")},
+        "current": {
+            "files": [Path(f).name for f in doc["current"]["files"]][:20],
+            "rows": doc["current"]["rows"],
+        },
+        "dataset_drift": doc["dataset_drift"],
+        "drift_share": doc["drift_share"],
+        "drifted_share": doc["drifted_share"],
+        "drifted_columns": doc["drifted_columns"],
+        "columns": {
+            c["column"]: {k: c[k] for k in ("method", "statistic", "threshold", "drifted")}
+            for c in doc["columns"]
+        },
+    }
 
 
 def escape_path(text: str) -> str:

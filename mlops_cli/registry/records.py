@@ -67,6 +67,8 @@ class VersionRecord:
     tests: dict[str, Any] | None = None
     images: list[dict[str, Any]] = field(default_factory=list)  # [{ref, digest, pushed}]
     message: str | None = None
+    # {drift: {...}}: what `mlops monitor drift --record` found last (docs/monitoring.md).
+    monitoring: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +84,8 @@ class VersionRecord:
             "environment": self.environment,
             "tests": self.tests,
             "images": [dict(i) for i in self.images],
+            # Only once recorded: a record without it keeps the bytes it always had.
+            **({"monitoring": self.monitoring} if self.monitoring is not None else {}),
         }
 
     def to_yaml(self) -> str:
@@ -112,10 +116,20 @@ class VersionRecord:
             tests=data.get("tests") or None,
             images=list(data.get("images") or []),
             message=data.get("message"),
+            monitoring=data.get("monitoring") or None,
         )
 
 
-_MAPPINGS = ("git", "artifact", "data", "params", "metrics", "environment", "tests")
+_MAPPINGS = (
+    "git",
+    "artifact",
+    "data",
+    "params",
+    "metrics",
+    "environment",
+    "tests",
+    "monitoring",
+)
 
 
 def _check_shapes(data: dict[str, Any], source: str) -> None:
@@ -485,6 +499,27 @@ def record_tests(
         return write_record(
             project, updated, f"mlops: record tests of {name}@{version} ({verdict})", sign=sign
         )
+
+
+def record_drift(
+    project: Project, name: str, version: str, drift: dict[str, Any], *, sign: bool = False
+) -> VersionRecord:
+    """Store a drift result as the version's latest (`monitoring.drift`), committed."""
+    check_recordable(project, sign=sign)
+    with repo_lock(project.root, f"monitor drift {name}@{version} --record"):
+        record = load_record(project, name, version)
+        monitoring = {**(record.monitoring or {}), "drift": drift}
+        updated = replace(record, monitoring=monitoring)
+        verdict = "data set drift" if drift.get("dataset_drift") else "no drift"
+        return write_record(
+            project, updated, f"mlops: record drift of {name}@{version} ({verdict})", sign=sign
+        )
+
+
+def recorded_drift(record: VersionRecord) -> dict[str, Any] | None:
+    """The latest recorded drift of a version, when there is one."""
+    drift = (record.monitoring or {}).get("drift")
+    return drift if isinstance(drift, dict) else None
 
 
 @dataclass(frozen=True)

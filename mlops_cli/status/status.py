@@ -414,6 +414,7 @@ def _stage_findings(
     """A stage is stale when its version's record no longer passes the gate (the declared
     checks grew, the record was edited) or its policy's signatures do not verify."""
     from mlops_cli.registry.policy import check_policy
+    from mlops_cli.registry.records import recorded_drift
 
     for stage, version in stages.items():
         subject, rec = f"{name}#{stage}", records.get(version)
@@ -425,6 +426,20 @@ def _stage_findings(
                     subject,
                     f"{version}: {problem}",
                     f"mlops test {name}@{version} --record",
+                )
+            )
+        drift = recorded_drift(rec) if rec is not None else None
+        if drift and drift.get("dataset_drift"):
+            columns = drift.get("drifted_columns") or []
+            findings.append(
+                Finding(
+                    "model",
+                    subject,
+                    f"{version}: data set drift recorded {drift.get('at', '')}:"
+                    f" {len(columns)} column(s) drifted from its training data",
+                    f"retrain on current data, then `mlops model register {name}`,"
+                    f" `mlops test {name}@vX.Y.Z --record`, `mlops model promote {name}"
+                    f" vX.Y.Z {stage}`",
                 )
             )
         held = model_state.versions[version].stages[stage]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +128,45 @@ def test_html_report_and_json_name_it(mlops: Any, project: Path) -> None:
     page = out.read_text()
     assert page.startswith("<!doctype html>") and "Data set drift" in page
     assert page.count("<svg") == len(json.loads(run.stdout)["columns"])
+
+
+def test_recorded_drift_makes_the_stage_stale_until_a_retrained_version_replaces_it(
+    mlops: Any, project: Path
+) -> None:
+    """The loop: a drifted batch recorded against prod's version fails `status --check`
+    with the fix; a version retrained, registered, tested and promoted clears it."""
+    from tests.modelproject import commit_all, tool
+    from tests.modelproject import run as run_in_project
+
+    before = mlops("-C", str(project), "status", "--check")
+    drifted = _batch(project, project.parent / "batch.csv", 0.3)
+    run = mlops(
+        "-C", str(project), "monitor", "drift", f"{NAME}#prod", "--data", str(drifted),
+        "--record", "--json",
+    )  # fmt: skip
+    assert run.exit_code == 1 and json.loads(run.stdout)["recorded"] is True, run.stderr
+    log = subprocess.run(
+        ["git", "-C", str(project), "log", "-1", "--format=%s"], capture_output=True, text=True
+    ).stdout
+    assert log.strip() == f"mlops: record drift of {NAME}@v1.0.0 (data set drift)"
+    stale = mlops("-C", str(project), "status", "--check", "--json")
+    assert stale.exit_code == 1, stale.stdout
+    findings = [f for f in json.loads(stale.stdout)["findings"] if "drift" in f["problem"]]
+    assert findings and findings[0]["subject"] == f"{NAME}#prod"
+    assert "retrain" in findings[0]["fix"]
+    # Retrain (the workspace model is the weak one: train a good one again), register,
+    # test, promote: the new prod version has no recorded drift.
+    params = project / "params.yaml"
+    params.write_text(params.read_text().replace("C: 0.0001", "C: 1.0", 1))
+    run_in_project([tool("dvc"), "repro", "-q"], project, None)
+    commit_all(project, "retrain on current data", None)
+    for args in (
+        ["model", "register", NAME, "--version", "v2.0.0"],
+        ["test", f"{NAME}@v2.0.0", "--record"],
+        ["model", "promote", NAME, "v2.0.0", "prod"],
+    ):
+        step = mlops("-C", str(project), *args)
+        assert step.exit_code == 0, (args, step.stderr)
+    after = mlops("-C", str(project), "status", "--check", "--json")
+    assert not [f for f in json.loads(after.stdout)["findings"] if "drift" in f["problem"]]
+    assert after.exit_code == before.exit_code, after.stdout
