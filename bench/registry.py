@@ -14,6 +14,7 @@ the oldest of each model, which holds prod: status walks every version to find i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -175,6 +176,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,100,1000,10000")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--gto-timeout", type=float, default=300.0)
+    parser.add_argument(
+        "--keep", metavar="DIR", help="build the repositories in DIR and keep them (to profile)"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
@@ -191,7 +195,11 @@ def main() -> None:
     mlops = mlops_cmd()
     dvc = str(Path(sys.executable).with_name("dvc"))
     gto = str(Path(sys.executable).with_name("gto"))
-    with tempfile.TemporaryDirectory(prefix="mlops-bench-registry-") as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = args.keep or stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="mlops-bench-registry-")
+        )
+        Path(tmp).mkdir(parents=True, exist_ok=True)
         os.environ.setdefault("MLOPS_REMOTES_DIR", str(Path(tmp) / "remotes"))
         sh([*mlops, "init", "churn"], Path(tmp))
         base = Path(tmp) / "churn"
