@@ -94,7 +94,7 @@ def _listed(project: Path) -> list[dict[str, Any]]:
 
 def _parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
-    real = registry.parse_yaml
+    real = yamlio.parse_yaml
 
     def counting(raw: bytes, source: str, **kw: Any) -> Any:
         seen.append(source)
