@@ -312,10 +312,19 @@ def _rows(curve: dict[int, dict[str, float]], gto_timeout: float) -> None:
             )
         )
     cols = ["git tag -l", "model list --json", "model show", "status", "status --check", "gto show"]
+    import mlops_cli
+
+    where = Path(mlops_cli.__file__).parent
+    install = (
+        "a regular (non-editable) pip install, byte-compiled by pip"
+        if "site-packages" in where.parts
+        else "an editable install, byte-compiled first (`common.compile_like_an_install`)"
+    )
     lines = [
-        f"Registry at scale (`bench/registry.py`): wall time in seconds, N versions across"
-        f" {MODELS} models; `gto show --json` timed once above 100 versions and stopped"
-        f" after {gto_timeout:.0f} s (shown as >).",
+        f"Registry at scale (`bench/registry.py`): wall time in seconds (medians), N versions"
+        f" across {MODELS} models, mlops from {install}; `gto show --json` timed once above"
+        f" 100 versions and stopped after {gto_timeout:.0f} s (shown as >). Every run after the"
+        " first finds the records in the record cache (`registry/recordcache.py`).",
         "",
         "| N | " + " | ".join(f"`{c}`" for c in cols) + " | fixture build |",
         "|---|" + "---|" * (len(cols) + 1),

@@ -188,8 +188,20 @@ def parse_record(raw: bytes, source: str) -> VersionRecord:
     return VersionRecord.from_dict(parse_yaml(raw, source, fast=True).data, source)
 
 
+def tests_failed(record: VersionRecord) -> bool:
+    """Whether the record's tests cannot allow a promotion whatever else holds: none
+    recorded, or recorded as not passed, or with a check that failed (the gate,
+    `gate.gate_problem`, refuses these; `status` need not read their registered record)."""
+    tests = record.tests
+    if not tests:
+        return True
+    checks = [c for c in tests.get("checks") or [] if isinstance(c, dict)]
+    return tests.get("passed") is not True or any(c.get("passed") is False for c in checks)
+
+
 def summary(record: VersionRecord) -> dict[str, Any]:
-    """What `mlops model list` shows of a record (stored beside it in the record cache)."""
+    """What `mlops model list` shows of a record, and `tests_failed` for `status`
+    (stored beside it in the record cache)."""
     tests = record.tests
     return {
         "model": record.model,
@@ -199,6 +211,7 @@ def summary(record: VersionRecord) -> dict[str, Any]:
         "sha256": str(record.artifact.get("sha256")),
         "tests_passed": bool(tests.get("passed")) if tests else None,
         "images": len(record.images),
+        "tests_failed": tests_failed(record),
     }
 
 

@@ -169,7 +169,7 @@ def _models(
     blobs = _record_blobs(project.root, [every[n] for n in names if n in every], at_head)
     warnings = regtags.tag_warnings(_tag_list(project))  # one pass over the tags, all models
     with RecordReader(project.root) as reader:
-        read: dict[str, tuple[dict[str, Any], list[Finding]]] = {}
+        read: dict[str, tuple[_Records, list[Finding]]] = {}
         for name in names:
             own: list[Finding] = []
             read[name] = (_records(name, states[name], blobs.get(name, {}), reader, own), own)
@@ -192,26 +192,51 @@ def _models(
         return out
 
 
-def _gated(project: Project, state: regtags.ModelState, records: dict[str, Any]) -> set[str]:
+def _gated(project: Project, state: regtags.ModelState, records: _Records) -> set[str]:
     """The versions `_model` will ask the gate about (so their registered records are read
     in one batch): the latest, the stage holders, and those whose tests might pass (the
     newest passing one is looked for; a version whose recorded tests failed is not)."""
     versions = state.active_versions()
     wanted = {versions[0].version} if versions else set()
     wanted |= {h.version for s in project.config.stages if (h := state.in_stage(s))}
-    wanted |= {v.version for v in versions if not _surely_refused(records.get(v.version))}
+    wanted |= {v.version for v in versions if not records.tests_failed(v.version)}
     return wanted
 
 
-def _surely_refused(record: Any) -> bool:
-    """Whether the gate refuses `record` whatever its registered record says: no record,
-    no tests, or tests that did not pass (`gate.gate_problem` says so after the binding
-    check, which only gives another reason)."""
-    if record is None or not record.tests:
-        return True
-    tests = record.tests
-    checks = [c for c in tests.get("checks") or [] if isinstance(c, dict)]
-    return tests.get("passed") is not True or any(c.get("passed") is False for c in checks)
+class _Records:
+    """version -> its record, for the versions whose record is readable. A record the
+    record cache has seen is only decoded when asked for (`get`): `status` needs the whole
+    record of a few versions (the latest, the stage holders, the newest passing), and of
+    the others only whether their tests failed, which the cache's summary says."""
+
+    def __init__(self, reader: Any, name: str) -> None:
+        self.reader = reader
+        self.name = name
+        self.parsed: dict[str, Any] = {}
+        self.lazy: dict[str, bytes] = {}
+        self.failed: dict[str, bool] = {}
+
+    def __contains__(self, version: object) -> bool:
+        return version in self.parsed or version in self.lazy
+
+    def get(self, version: str) -> Any:
+        if version in self.lazy:
+            from mlops_cli.registry.records import record_path
+
+            raw = self.lazy.pop(version)
+            got = self.reader.parse_each({0: (raw, record_path(self.name, version))})[0]
+            if not isinstance(got, MlopsError):  # it parsed before: it does again
+                self.parsed[version] = got
+        return self.parsed.get(version)
+
+    def tests_failed(self, version: str) -> bool:
+        """`records.tests_failed` of the version's record; True when it has none."""
+        from mlops_cli.registry.records import tests_failed
+
+        if version in self.failed:
+            return self.failed[version]
+        record = self.get(version)
+        return record is None or tests_failed(record)
 
 
 def _model(
@@ -220,7 +245,7 @@ def _model(
     current_md5: dict[str, str | None],
     findings: list[Finding],
     reader: Any,
-    records: dict[str, Any],
+    records: _Records,
     committed: list[str],
     warnings: list[str],
 ) -> ModelStatus:
@@ -279,17 +304,28 @@ def _records(
     raws: dict[str, bytes],
     reader: Any,
     findings: list[Finding],
-) -> dict[str, Any]:
-    """version -> its parsed record, for every tagged version whose record can be read
-    (`raws`: version -> its bytes); a finding for each tag without a record or with an
-    unreadable one. `reader`: the record cache (a record parsed before costs a look-up)."""
+) -> _Records:
+    """The readable records of the tagged versions (`raws`: version -> its bytes); a
+    finding for each tag without a record or with an unreadable one. `reader`: the record
+    cache: a record it has seen parsed is readable, and decoded only when asked for."""
+    from mlops_cli.registry.recordcache import blob_id
     from mlops_cli.registry.records import record_path
 
-    records: dict[str, Any] = {}
-    parsed = reader.parse_each({ver: (raw, record_path(name, ver)) for ver, raw in raws.items()})
+    records = _Records(reader, name)
+    oids = {ver: blob_id(raw) for ver, raw in raws.items()}
+    known = reader.store.summaries(oids.values())
+    for ver, oid in oids.items():
+        if oid in known and isinstance(known[oid].get("tests_failed"), bool):
+            records.lazy[ver] = raws[ver]
+            records.failed[ver] = known[oid]["tests_failed"]
+    parsed = reader.parse_each(
+        {ver: (raw, record_path(name, ver)) for ver, raw in raws.items() if ver not in records}
+    )
     for v in model_state.versions.values():
         rel = record_path(name, v.version)
         got = parsed.get(v.version)
+        if v.version in records:
+            continue
         if got is None:
             findings.append(
                 Finding(
@@ -309,7 +345,7 @@ def _records(
                 )
             )
         else:
-            records[v.version] = got
+            records.parsed[v.version] = got
     return records
 
 
@@ -382,7 +418,7 @@ def _tests_state(
 
 
 def _stage_images(
-    name: str, stages: dict[str, str], records: dict[str, Any], findings: list[Finding]
+    name: str, stages: dict[str, str], records: _Records, findings: list[Finding]
 ) -> dict[str, str]:
     """version -> none | built | pushed for each stage holder with a record; a finding for
     each stage whose version has no pushed image."""
@@ -476,7 +512,7 @@ def _stage_findings(
     name: str,
     model_state: regtags.ModelState,
     stages: dict[str, str],
-    records: dict[str, Any],
+    records: _Records,
     gate_problem: Any,
     findings: list[Finding],
 ) -> None:
@@ -584,7 +620,7 @@ def _newer_passing(
     stage_order: list[str],
     stages: dict[str, str],
     versions: list[Any],
-    records: dict[str, Any],
+    records: _Records,
     gate_problem: Any,
     findings: list[Finding],
 ) -> None:
@@ -594,8 +630,10 @@ def _newer_passing(
     top = stage_order[-1]
     held = stages.get(top)
     for v in versions:  # newest first
+        if records.tests_failed(v.version):
+            continue  # refused by the gate whatever its registered record says
         rec = records.get(v.version)
-        if _surely_refused(rec) or gate_problem(rec) is not None:
+        if rec is None or gate_problem(rec) is not None:
             continue
         if held is None or regtags.semver_key(v.version) > regtags.semver_key(held):
             where = f"{top} holds {held}" if held else f"nothing is in {top}"

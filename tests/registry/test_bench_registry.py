@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from mlops_cli.project.root import open_project
-from mlops_cli.registry.records import parse_record
+from mlops_cli.registry.records import VersionRecord, parse_record
 from mlops_cli.status.status import project_status
 from tests.conftest import mlops_bin
 from tests.modelproject import copy_of, git, run, trained
@@ -131,9 +131,23 @@ def test_status_reads_many_models_in_a_few_git_calls(
 
     for module in ("mlops_cli.gitio.objects", "mlops_cli.gitio.refs"):
         monkeypatch.setattr(f"{module}.git", counting)
+    decoded: list[str] = []
+    from_dict = VersionRecord.from_dict.__func__  # type: ignore[attr-defined]
+
+    def counting_from_dict(cls: Any, data: Any, source: str) -> Any:
+        decoded.append(source)
+        return from_dict(cls, data, source)
+
+    monkeypatch.setattr(VersionRecord, "from_dict", classmethod(counting_from_dict))
     again = project_status(open_project(project))
     assert again.models == expected.models and again.findings == expected.findings
     batches = [a for a in calls if a[:2] == ("cat-file", "--batch")]
     assert len(batches) <= 2, calls  # HEAD's records by blob id, the gate's at their tags
     assert len([a for a in calls if a[0] == "ls-tree"]) == 1
     assert not [a for a in calls if a[:2] == ("cat-file", "blob")]
+    # From the record cache, only what status shows is decoded: each model's latest and its
+    # prod holder at HEAD, 2 of 5 (the registered records the gate compares them with were
+    # remembered by the first run, in this process).
+    assert sorted(decoded) == sorted(
+        f".mlops/models/m{k}/{v}.yaml" for k in range(10) for v in ("v1.0.0", "v1.4.0")
+    )
