@@ -184,7 +184,7 @@ def parse_spec(spec: str) -> tuple[str, str | None, str | None]:
 def parse_record(raw: bytes, source: str) -> VersionRecord:
     """A record from its bytes. libyaml composes it where PyYAML has it (`fast`: the same
     guards and, for anything refused, the pure-Python path's messages; tests/registry/
-    test_records.py checks both paths give the same records)."""
+    test_scale.py checks both paths give the same records)."""
     return VersionRecord.from_dict(parse_yaml(raw, source, fast=True).data, source)
 
 
