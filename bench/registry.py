@@ -241,6 +241,11 @@ def main() -> None:
             )
             curve[n] = fig
             print(n, {k: round(v, 3) for k, v in fig.items()}, flush=True)
+            if not args.keep:
+                # The record cache of this throw-away repository (tens of MB at 10,000
+                # versions) lives outside it, in the user's cache folder: removed with it.
+                shutil.rmtree(user_cache_dir(project), ignore_errors=True)
+                shutil.rmtree(project, ignore_errors=True)
         _rows(curve, args.gto_timeout)
 
 
