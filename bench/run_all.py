@@ -37,7 +37,10 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "data_add.py": ([], ["--size-mb", "512", "--cold-runs", "2", "--noop-runs", "5"]),
     "modeltests.py": ([], ["--runs", "3"]),
     "image.py": ([], []),
-    "registry.py": (["--sizes", "10,100,1000,10000"], ["--sizes", "10,100,1000", "--runs", "3"]),
+    "registry.py": (
+        ["--sizes", "10,100,1000,10000", "--gto-timeout", "120"],
+        ["--sizes", "10,100,1000", "--runs", "3"],
+    ),
     "serving.py": ([], ["--requests", "100"]),
     "model_diff.py": ([], ["--runs", "3"]),
 }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -191,16 +190,17 @@ def list_(
 
       mlops model list churn --json
     """
-    from mlops_cli.registry.records import list_versions, tag_warnings
+    from mlops_cli.registry.records import list_versions, registry_tags, tag_warnings
 
     st = state(ctx, json_output)
     project = _project(st)
-    rows = list_versions(project, name)
-    warnings = tag_warnings(project, name)
+    tags = registry_tags(project, name)  # one for-each-ref for the rows and the warnings
+    rows = list_versions(project, name, tags)
+    warnings = tag_warnings(project, name, tags)
     for warning in warnings:  # lightweight tags, tags mlops did not make
         st.warn(warning)
     if st.json:
-        versions = [dataclasses.asdict(r) for r in rows]
+        versions = [r.to_dict() for r in rows]
         st.emit("model list", {"versions": versions, "warnings": warnings})
         return
     if not rows:

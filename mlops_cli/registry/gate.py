@@ -19,7 +19,7 @@ that what it records covers `declared_checks`, so the two cannot drift apart uns
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +27,7 @@ from mlops_cli.common.errors import MlopsError
 from mlops_cli.gitio import refs as gitrefs
 from mlops_cli.project.root import Project
 from mlops_cli.registry import tags as regtags
-from mlops_cli.registry.records import VersionRecord, parse_record, record_path
+from mlops_cli.registry.records import RecordReader, VersionRecord, parse_record, record_path
 
 if TYPE_CHECKING:  # a type only: importing it loads pydantic, 40% of a clean `status`
     from mlops_cli.project.config import Model
@@ -111,6 +111,7 @@ def registered_record(
     project: Project,
     record: VersionRecord,
     models: dict[str, regtags.ModelState] | None = None,
+    reader: RecordReader | None = None,
 ) -> VersionRecord | None:
     """The record as `mlops model register` committed it, read at the version's own tag.
 
@@ -118,7 +119,8 @@ def registered_record(
     tag is taken from it, and the first call reads the registered records of every version
     of the model in one `git cat-file --batch` (each parsed when asked for, through the
     record cache): `mlops status` gates a thousand versions with one git call, not a
-    thousand."""
+    thousand. `reader`: the caller's open record cache (one for a whole `status`, not one
+    per record); else one is opened for this record."""
     state = (models or {}).get(record.model)
     held = state.versions.get(record.version) if state is not None else None
     if state is None or held is None:
@@ -126,33 +128,47 @@ def registered_record(
     rel = record_path(record.model, record.version)
     key = (str(project.root), held.commit, rel)
     if key not in _RAW_AT:
-        _read_registered(project, state)
+        read_registered(project, [state])
     if key not in _PARSED_AT:
         raw = _RAW_AT.get(key)
         tag = regtags.register_tag(record.model, record.version)
-        _PARSED_AT[key] = None if raw is None else _parse_or_none(project, raw, f"{rel} at {tag}")
+        source = f"{rel} at {tag}"
+        _PARSED_AT[key] = None if raw is None else _parse_or_none(project, raw, source, reader)
     return _PARSED_AT[key]
 
 
-def _read_registered(project: Project, state: regtags.ModelState) -> None:
+def read_registered(
+    project: Project,
+    states: Iterable[regtags.ModelState],
+    only: set[tuple[str, str]] | None = None,
+) -> None:
+    """Read the registered record (at its tag's commit) of every version of `states` (or
+    of those (model, version) in `only`) not read yet, in one `git cat-file --batch`
+    (`status` asks for all its models at once)."""
     from mlops_cli.gitio.objects import read_objects
 
     root = str(project.root)
     specs = {}
-    for v in state.versions.values():
-        rel = record_path(state.name, v.version)
-        specs[(root, v.commit, rel)] = f"{v.commit}:{rel}"
+    for state in states:
+        for v in state.versions.values():
+            if only is not None and (state.name, v.version) not in only:
+                continue
+            rel = record_path(state.name, v.version)
+            if (root, v.commit, rel) not in _RAW_AT:
+                specs[(root, v.commit, rel)] = f"{v.commit}:{rel}"
     blobs = read_objects(project.root, list(specs.values()))
     for key, spec in specs.items():
         _RAW_AT[key] = blobs.get(spec)
 
 
-def _parse_or_none(project: Project, raw: bytes, source: str) -> VersionRecord | None:
-    from mlops_cli.registry.records import RecordReader
-
+def _parse_or_none(
+    project: Project, raw: bytes, source: str, reader: RecordReader | None
+) -> VersionRecord | None:
     try:
-        with RecordReader(project.root) as reader:
+        if reader is not None:
             return reader.parse(raw, source)
+        with RecordReader(project.root) as own:
+            return own.parse(raw, source)
     except MlopsError:
         return None
 
@@ -175,16 +191,20 @@ def _few(items: list[str], n: int = 6) -> str:
 
 
 def gate_problem(
-    project: Project, record: VersionRecord, models: dict[str, regtags.ModelState] | None = None
+    project: Project,
+    record: VersionRecord,
+    models: dict[str, regtags.ModelState] | None = None,
+    reader: RecordReader | None = None,
 ) -> str | None:
     """Why `record`'s tests do not allow promotion (one line), or None when they do.
-    `models` is the registry state (read from the tags when not given)."""
+    `models` is the registry state (read from the tags when not given); `reader` an open
+    record cache (`registered_record`)."""
     spec = f"{record.model}@{record.version}"
     rerun = f"run `mlops test {spec} --record`"
     tests = record.tests
     if not tests:
         return f"it has no recorded tests; {rerun}"
-    if problem := _binding_problem(project, record, tests, models):
+    if problem := _binding_problem(project, record, tests, models, reader):
         return f"{problem}; {rerun}"
     checks = [c for c in tests.get("checks") or [] if isinstance(c, dict)]
     failed = [str(c.get("name")) for c in checks if c.get("passed") is False]
@@ -224,9 +244,10 @@ def _binding_problem(
     record: VersionRecord,
     tests: dict[str, Any],
     models: dict[str, regtags.ModelState] | None,
+    reader: RecordReader | None = None,
 ) -> str | None:
     """The tests must be bound to exactly the registered version's artifact and data."""
-    registered = registered_record(project, record, models) or record
+    registered = registered_record(project, record, models, reader) or record
     sha = str(registered.artifact.get("sha256", ""))
     if str(record.artifact.get("sha256", "")) != sha:
         return (

@@ -33,7 +33,7 @@ from mlops_cli.common.fs import user_cache_dir
 
 # Bumped when the stored shape changes (or the parse of a record could give other data):
 # an older table is dropped, its entries are misses, never wrong.
-FORMAT = 1
+FORMAT = 2  # 2: summaries say `tests_failed`
 _TABLE = f"records_v{FORMAT}"
 FILE = "records.sqlite"
 _BATCH = 500  # keys per SELECT (sqlite's default limit on parameters is 999 or more)
