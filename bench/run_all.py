@@ -43,6 +43,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     ),
     "serving.py": ([], ["--requests", "100"]),
     "model_diff.py": ([], ["--runs", "3"]),
+    "drift.py": ([], ["--rows", "200000", "--big-rows", "1000000", "--runs", "1"]),
 }
 
 

@@ -16,7 +16,11 @@ PSI (Evidently's buckets, drifted at >= 0.1) on request per column. A column of 
 report types columns read from a CSV.
 Distinct values are counted over reference and current together; missing and infinite
 values are left out of every test. The data set drifts when the share of drifted columns
-reaches `drift_share` (0.5). scipy does the statistics. tests/monitor/test_drift.py holds
+reaches `drift_share` (0.5). scipy does the statistics where its import pays (KS for small
+references, the chi-squared and normal tails from `scipy.special`); the Wasserstein and
+Jensen-Shannon distances, which is all a large reference needs, are numpy (scipy.stats
+costs 0.8 s to import, more than the tests on a million rows), and tests/monitor/
+test_drift.py holds them equal to scipy's own functions. tests/monitor/test_drift.py holds
 figures Evidently 0.7 computed on the same data (bench/drift_golden.py writes them), so a
 change in either shows.
 """
@@ -92,6 +96,23 @@ class DriftResult:
         }
 
 
+@dataclass
+class _Side:
+    """One side of a column as the tests see it: numeric values (finite only), or counts
+    per value; `missing` values were left out."""
+
+    n: int
+    missing: int
+    values: Any = None  # numeric: a float array
+    counts: dict[Any, int] | None = None
+
+    def tally(self) -> dict[Any, int]:
+        if self.counts is None:
+            found, n = np.unique(self.values, return_counts=True)
+            self.counts = dict(zip(found.tolist(), n.tolist(), strict=True))
+        return self.counts
+
+
 def column_drift(
     name: str,
     reference: Any,
@@ -103,15 +124,51 @@ def column_drift(
 ) -> ColumnDrift:
     """One column's test. `reference` and `current` are 1-D numpy arrays (object arrays for
     categorical columns), missing values included (they are counted, then left out)."""
-    ref, ref_missing = _present(reference, numeric)
-    cur, cur_missing = _present(current, numeric)
-    distinct = len(np.unique(np.concatenate([ref, cur]))) if len(ref) + len(cur) else 0
+    return _drift(
+        name, _side(reference, numeric), _side(current, numeric), numeric, method, threshold
+    )
+
+
+def _side(values: Any, numeric: bool) -> _Side:
+    arr = np.asarray(values)
+    if numeric:
+        arr = arr.astype(float)
+        kept = arr[np.isfinite(arr)]
+        return _Side(len(kept), len(arr) - len(kept), values=kept)
+    present = [str(v) for v in arr.tolist() if v is not None and v == v]  # NaN != NaN
+    counts: dict[Any, int] = {}
+    for v in present:
+        counts[v] = counts.get(v, 0) + 1
+    return _Side(len(present), len(arr) - len(present), counts=counts)
+
+
+def _series_side(series: Any, numeric: bool) -> _Side:
+    """A polars column as a side, counted by polars (hashing, not sorting)."""
+    import polars as pl
+
+    if numeric:
+        floats = series.cast(pl.Float64, strict=False)
+        kept = floats.filter(floats.is_finite())
+        return _Side(kept.len(), series.len() - kept.len(), values=kept.to_numpy())
+    kept = series.cast(pl.String).drop_nulls()
+    counts = {row[0]: int(row[1]) for row in kept.value_counts().iter_rows()}
+    return _Side(kept.len(), series.len() - kept.len(), counts=counts)
+
+
+def _drift(
+    name: str, ref: _Side, cur: _Side, numeric: bool, method: str, threshold: float | None
+) -> ColumnDrift:
+    if numeric and ref.n + cur.n:
+        both = np.concatenate([ref.values, cur.values])
+        distinct = len(_unique(both))
+    else:
+        distinct = len(set(ref.tally()) | set(cur.tally()))
     if method == "auto":
-        method = _default_method(len(ref), distinct, numeric)
+        method = _default_method(ref.n, distinct, numeric)
     limit = threshold if threshold is not None else (P_VALUE if method in _P_TESTS else DISTANCE)
-    if len(ref) == 0 or len(cur) == 0:
+    if ref.n == 0 or cur.n == 0:
         statistic = float("nan")
-        drifted = len(ref) != len(cur)  # one side all missing: it moved
+        drifted = ref.n != cur.n  # one side all missing: it moved
     else:
         statistic = _statistic(method, ref, cur, numeric)
         drifted = statistic < limit if method in _P_TESTS else statistic >= limit
@@ -122,12 +179,18 @@ def column_drift(
         statistic=_round(statistic),
         threshold=limit,
         drifted=bool(drifted),
-        reference_rows=len(ref),
-        current_rows=len(cur),
-        reference_missing=ref_missing,
-        current_missing=cur_missing,
+        reference_rows=ref.n,
+        current_rows=cur.n,
+        reference_missing=ref.missing,
+        current_missing=cur.missing,
         histogram=_histogram(ref, cur, numeric),
     )
+
+
+def _unique(values: Any) -> Any:
+    import polars as pl
+
+    return pl.Series(values).unique()
 
 
 def _default_method(reference_rows: int, distinct: int, numeric: bool) -> str:
@@ -141,88 +204,98 @@ def _default_method(reference_rows: int, distinct: int, numeric: bool) -> str:
     return "jensenshannon"
 
 
-def _present(values: Any, numeric: bool) -> tuple[Any, int]:
-    """The values a test sees (missing and infinite ones left out, as Evidently does) and
-    how many were left out."""
-    arr = np.asarray(values)
-    if numeric:
-        arr = arr.astype(float)
-        keep = np.isfinite(arr)
-    else:
-        keep = np.array([v is not None and v == v for v in arr], dtype=bool)  # NaN != NaN
-        arr = arr.astype(str)
-    return arr[keep], int((~keep).sum())
-
-
-def _statistic(method: str, ref: Any, cur: Any, numeric: bool) -> float:
-    from scipy import stats  # type: ignore[import-untyped]
-    from scipy.spatial import distance  # type: ignore[import-untyped]
-
+def _statistic(method: str, ref: _Side, cur: _Side, numeric: bool) -> float:
     if method == "ks":
-        return float(stats.ks_2samp(ref, cur).pvalue)
+        from scipy import stats  # type: ignore[import-untyped]
+
+        return float(stats.ks_2samp(ref.values, cur.values).pvalue)
     if method == "wasserstein":
-        norm = max(float(np.std(ref)), 0.001)
-        return float(stats.wasserstein_distance(ref, cur) / norm)
+        norm = max(float(np.std(ref.values)), 0.001)
+        return wasserstein(ref.values, cur.values) / norm
     if method == "chisquare":
         # Evidently's chi_stat_test: expected = reference counts scaled to the current
         # size; a category the reference never had makes the statistic infinite (p = 0).
+        from scipy import special
+
         keys = _keys(ref, cur)
-        ref_counts, cur_counts = _counts(ref, keys), _counts(cur, keys)
-        expected = ref_counts * (len(cur) / len(ref))
+        observed = _counts(cur, keys)
+        expected = _counts(ref, keys) * (cur.n / ref.n)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return float(stats.chisquare(cur_counts, expected).pvalue)
+            terms = np.where(expected > 0, (observed - expected) ** 2 / expected, np.inf)
+            chi2 = float(np.sum(np.where((observed == 0) & (expected == 0), 0.0, terms)))
+        return float(special.chdtrc(len(keys) - 1, chi2))
     if method == "z":
         return _proportion_z(ref, cur)
     if method == "jensenshannon":
         ref_share, cur_share = _binned(ref, cur, numeric, fill_zeroes=False)
-        return float(distance.jensenshannon(ref_share, cur_share))
+        return jensenshannon(ref_share, cur_share)
     if method == "psi":
         ref_share, cur_share = _binned(ref, cur, numeric, fill_zeroes=True)
         return float(np.sum((ref_share - cur_share) * np.log(ref_share / cur_share)))
     raise ValueError(f"unknown drift method {method!r}")
 
 
-def _keys(ref: Any, cur: Any) -> list[Any]:
+def wasserstein(u: Any, v: Any) -> float:
+    """The first Wasserstein distance of two samples (scipy.stats.wasserstein_distance,
+    which tests/monitor/test_drift.py compares it with): the area between their CDFs."""
+    u, v = np.sort(u), np.sort(v)
+    every = np.sort(np.concatenate([u, v]))
+    deltas = np.diff(every)
+    u_cdf = np.searchsorted(u, every[:-1], "right") / len(u)
+    v_cdf = np.searchsorted(v, every[:-1], "right") / len(v)
+    return float(np.sum(np.abs(u_cdf - v_cdf) * deltas))
+
+
+def jensenshannon(p: Any, q: Any) -> float:
+    """scipy.spatial.distance.jensenshannon (natural log), in numpy."""
+    p, q = np.asarray(p, float), np.asarray(q, float)
+    p, q = p / p.sum(), q / q.sum()
+    m = (p + q) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        left = np.where(p > 0, p * np.log(p / m), 0.0).sum()
+        right = np.where(q > 0, q * np.log(q / m), 0.0).sum()
+    return float(np.sqrt(max((left + right) / 2, 0.0)))
+
+
+def _keys(ref: _Side, cur: _Side) -> list[Any]:
     """Every value either side has, sorted."""
-    return sorted(set(np.unique(ref).tolist()) | set(np.unique(cur).tolist()), key=str)
+    return sorted(set(ref.tally()) | set(cur.tally()), key=str)
 
 
-def _counts(values: Any, keys: list[Any]) -> Any:
-    found, counts = np.unique(values, return_counts=True)
-    by_key = dict(zip(found.tolist(), counts.tolist(), strict=True))
-    return np.array([by_key.get(k, 0) for k in keys], dtype=float)
+def _counts(side: _Side, keys: list[Any]) -> Any:
+    tally = side.tally()
+    return np.array([tally.get(k, 0) for k in keys], dtype=float)
 
 
-def _proportion_z(ref: Any, cur: Any) -> float:
-    """Two-proportion z-test of the first category's share (two-sided p-value)."""
-    from scipy import stats
+def _proportion_z(ref: _Side, cur: _Side) -> float:
+    """Evidently's two-proportion z-test of the first value's share (two-sided p)."""
+    from scipy import special
 
     keys = _keys(ref, cur)
     if len(keys) < 2:
         return 1.0
-    first = keys[0]
-    n1, n2 = len(ref), len(cur)
-    p1, p2 = float(np.mean(ref == first)), float(np.mean(cur == first))
-    pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    p1 = ref.tally().get(keys[0], 0) / ref.n
+    p2 = cur.tally().get(keys[0], 0) / cur.n
+    pooled = (p1 * ref.n + p2 * cur.n) / (ref.n + cur.n)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / ref.n + 1 / cur.n))
     if se == 0:
         return 1.0 if p1 == p2 else 0.0
-    return float(2 * stats.norm.sf(abs(p1 - p2) / se))
+    return float(2 * (1 - special.ndtr(abs(p1 - p2) / se)))
 
 
-def _binned(ref: Any, cur: Any, numeric: bool, *, fill_zeroes: bool) -> tuple[Any, Any]:
+def _binned(ref: _Side, cur: _Side, numeric: bool, *, fill_zeroes: bool) -> tuple[Any, Any]:
     """Each side's share per bucket, as Evidently's `get_binned_data`: a numeric column with
     more than 20 distinct reference values in Sturges bins over both sides together, any
     other column per value; with `fill_zeroes` (PSI), an empty bucket gets 0.0001 (or a
     millionth of the smallest share, when that is smaller) so the logarithm stays finite."""
-    if numeric and len(np.unique(ref)) > 20:
-        edges = np.histogram_bin_edges(np.concatenate([ref, cur]), bins="sturges")
-        ref_share = np.histogram(ref, edges)[0] / len(ref)
-        cur_share = np.histogram(cur, edges)[0] / len(cur)
+    if numeric and len(_unique(ref.values)) > 20:
+        edges = np.histogram_bin_edges(np.concatenate([ref.values, cur.values]), bins="sturges")
+        ref_share = np.histogram(ref.values, edges)[0] / ref.n
+        cur_share = np.histogram(cur.values, edges)[0] / cur.n
     else:
         keys = _keys(ref, cur)
-        ref_share = _counts(ref, keys) / len(ref)
-        cur_share = _counts(cur, keys) / len(cur)
+        ref_share = _counts(ref, keys) / ref.n
+        cur_share = _counts(cur, keys) / cur.n
     if fill_zeroes:
         for share in (ref_share, cur_share):
             smallest = float(share[share != 0].min())
@@ -230,13 +303,13 @@ def _binned(ref: Any, cur: Any, numeric: bool, *, fill_zeroes: bool) -> tuple[An
     return ref_share, cur_share
 
 
-def _histogram(ref: Any, cur: Any, numeric: bool) -> dict[str, Any]:
-    if len(ref) + len(cur) == 0:
+def _histogram(ref: _Side, cur: _Side, numeric: bool) -> dict[str, Any]:
+    if ref.n + cur.n == 0:
         return {}
     if numeric:
-        edges = np.histogram_bin_edges(np.concatenate([ref, cur]), bins=BINS)
+        edges = np.histogram_bin_edges(np.concatenate([ref.values, cur.values]), bins=BINS)
         share = [
-            (np.histogram(side, edges)[0] / max(len(side), 1)).round(6).tolist()
+            (np.histogram(side.values, edges)[0] / max(side.n, 1)).round(6).tolist()
             for side in (ref, cur)
         ]
         return {
@@ -249,8 +322,8 @@ def _histogram(ref: Any, cur: Any, numeric: bool) -> dict[str, Any]:
     order = np.argsort(-(ref_n + cur_n), kind="stable")[:BINS]
     return {
         "categories": [str(keys[i]) for i in order],
-        "reference": [round(float(ref_n[i] / max(ref_n.sum(), 1)), 6) for i in order],
-        "current": [round(float(cur_n[i] / max(cur_n.sum(), 1)), 6) for i in order],
+        "reference": [round(float(ref_n[i] / max(ref.n, 1)), 6) for i in order],
+        "current": [round(float(cur_n[i] / max(cur.n, 1)), 6) for i in order],
     }
 
 
@@ -278,23 +351,10 @@ def compare(
         if name in missing:
             continue
         dtype = reference.schema[name]
-        ref = reference.get_column(name)
         numeric = dtype.is_numeric() and dtype != pl.Boolean
-        cur = current.get_column(name)
-        if numeric:
-            ref_values = ref.cast(pl.Float64).to_numpy()
-            cur_values = cur.cast(pl.Float64, strict=False).to_numpy()
-        else:
-            ref_values = np.array(ref.cast(pl.String).to_list(), dtype=object)
-            cur_values = np.array(cur.cast(pl.String).to_list(), dtype=object)
+        ref = _series_side(reference.get_column(name), numeric)
+        cur = _series_side(current.get_column(name), numeric)
         results.append(
-            column_drift(
-                name,
-                ref_values,
-                cur_values,
-                numeric=numeric,
-                method=methods.get(name, "auto"),
-                threshold=thresholds.get(name),
-            )
+            _drift(name, ref, cur, numeric, methods.get(name, "auto"), thresholds.get(name))
         )
     return DriftResult(results, drift_share, missing)
