@@ -185,6 +185,111 @@ def status(
             st.info(f"  {escape(r.dataset)}: {escape(r.hint)}")
 
 
+@app.command("diff")
+def diff(
+    ctx: typer.Context,
+    dataset: Annotated[str, typer.Argument(help="The data set (its name in mlops.yaml).")],
+    a: Annotated[str, typer.Argument(metavar="A", help="NAME@VERSION or NAME#STAGE.")],
+    b: Annotated[str, typer.Argument(metavar="B", help="NAME@VERSION or NAME#STAGE.")],
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="Key column (default: the schema's one unique column)."),
+    ] = None,
+    exit_code: Annotated[
+        bool, typer.Option("--exit-code", help="Exit 1 when the data differs.")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Compare a data set as two versions recorded it: rows added, removed and changed (by
+    key), columns, and per-column summaries. Reads each side by its recorded DVC md5 from
+    the DVC cache; the workspace is not touched.
+
+    Examples:
+
+      mlops data diff raw churn@v0.2.0 churn@v0.3.0
+
+      mlops data diff customers churn#prod churn@v0.4.0 --key customer_id --json
+    """
+    from mlops_cli.data.datadiff import diff_frames, read, schema_key, side_of
+    from mlops_cli.registry.records import record_of
+
+    st = state(ctx, json_output)
+    project = _project(st)
+    sides = [side_of(project, spec, record_of(project, spec), dataset) for spec in (a, b)]
+    key = key or schema_key(project, dataset)
+    result = diff_frames(read(sides[0]), read(sides[1]), key)
+    same_bytes = sides[0].md5 == sides[1].md5
+    doc = {
+        "dataset": dataset,
+        "a": {"spec": a, "version": sides[0].version, "path": sides[0].path, "md5": sides[0].md5},
+        "b": {"spec": b, "version": sides[1].version, "path": sides[1].path, "md5": sides[1].md5},
+        "identical": same_bytes,
+        **result,
+    }
+    if st.json:
+        st.emit("data diff", doc)
+    else:
+        _diff_table(st, doc)
+    if exit_code and not same_bytes:
+        from mlops_cli.common.errors import CheckFailed
+
+        raise CheckFailed(f"{dataset} differs between {a} and {b}")
+
+
+def _diff_table(st: State, doc: dict[str, object]) -> None:
+    from typing import Any
+
+    from rich.table import Table
+
+    d: Any = doc
+    rows = d["rows"]
+    a, b = d["a"], d["b"]
+    head = f"{d['dataset']}: {a['spec']} ({a['version']}) -> {b['spec']} ({b['version']})"
+    st.out.print(escape(head))
+    if d["identical"]:
+        st.success("identical content (same md5)")
+        return
+    by = f"by key {d['key']}" if d["key"] else "as whole rows"
+    changed = f", {rows['changed']:,} changed" if rows.get("changed") is not None else ""
+    st.out.print(
+        f"rows {rows['a']:,} -> {rows['b']:,}: {rows['added']:,} added,"
+        f" {rows['removed']:,} removed{changed} ({escape(by)})"
+    )
+    for label in ("columns_added", "columns_removed"):
+        if d[label]:
+            st.out.print(f"{label.replace('_', ' ')}: {escape(', '.join(d[label]))}")
+    table = Table("column", "count", "nulls", "mean / top", "std", box=None, pad_edge=False)
+    for col in d["columns"]:
+        if not col["changed"]:
+            continue
+        ca, cb = col["a"], col["b"]
+        if "mean" in ca:
+            middle = f"{_fmt(ca['mean'])} -> {_fmt(cb['mean'])}"
+            spread = f"{_fmt(ca['std'])} -> {_fmt(cb['std'])}"
+        else:
+            middle = f"{_top(ca)} -> {_top(cb)}"
+            spread = ""
+        table.add_row(
+            escape(col["name"]),
+            f"{ca['count']:,} -> {cb['count']:,}",
+            f"{ca['nulls']:,} -> {cb['nulls']:,}",
+            escape(middle),
+            spread,
+        )
+    st.out.print(table)
+
+
+def _fmt(value: object) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def _top(summary: dict[str, object]) -> str:
+    from typing import Any
+
+    top: Any = summary.get("top") or {}
+    return ", ".join(f"{k}:{v}" for k, v in list(top.items())[:3])
+
+
 @app.command("check-pushed")
 def check_pushed(
     ctx: typer.Context,

@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from mlops_cli.common.errors import InputError
-from mlops_cli.dvc.files import cache_dir, object_path
 from mlops_cli.project.root import Project
-from mlops_cli.registry.lineage import _matches, inside
+from mlops_cli.registry.lineage import locate
 from mlops_cli.registry.records import VersionRecord
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -51,12 +50,9 @@ def reference_of(project: Project, record: VersionRecord, dataset: str | None) -
         raise InputError(f"{rel}: drift reads CSV or Parquet data sets, not {Path(rel).suffix!r}")
     if not md5 or md5.endswith(".dir"):
         raise InputError(f"{rel} is a folder or has no md5 in the record: no single reference file")
-    cached = object_path(cache_dir(project.root), md5)
-    if cached.is_file() and _matches(cached, md5):
-        return Reference(name, rel, md5, cached)
-    work = inside(project.root, rel)
-    if work.is_file() and _matches(work, md5):
-        return Reference(name, rel, md5, work)
+    found = locate(project.root, rel, md5)
+    if found is not None:
+        return Reference(name, rel, md5, found)
     raise InputError(
         f"the reference data of {record.model}@{record.version} ({rel}, md5 {md5[:12]}) is"
         " neither in the DVC cache nor the work tree",

@@ -88,6 +88,22 @@ def _matches(path: Path, expected: str) -> bool:
     return dvc_hash(path) == expected
 
 
+def locate(root: Path, rel: str, md5: str) -> Path | None:
+    """A file with exactly the content DVC recorded as `md5` for `rel`: the DVC cache's
+    object, else the work tree's file while it still has that md5; None when neither."""
+    from mlops_cli.dvc.files import cache_dir, object_path
+
+    if not md5 or md5.endswith(".dir"):
+        return None
+    cached = object_path(cache_dir(root), md5)
+    if cached.is_file() and _matches(cached, md5):
+        return cached
+    work = inside(root, rel)
+    if work.is_file() and _matches(work, md5):
+        return work
+    return None
+
+
 def count_rows(path: Path) -> int | None:
     """Data rows of a CSV/TSV (lines minus the header) or a Parquet file; None otherwise."""
     suffix = path.suffix.lower()

@@ -160,6 +160,10 @@ CASES: dict[str, dict[str, Case]] = {
         "check failed": Case(["data", "check-pushed"], 1, "minimal"),
         "bad input": Case(["data", "check-pushed"], 3, "empty"),
     },
+    "data diff": {
+        "success": Case(["data", "diff", "raw", M, f"{NAME}#prod"], 0, "weak"),
+        "bad input": Case(["data", "diff", "nope", M, f"{NAME}#prod"], 3, "weak"),
+    },
     "data pull": {
         "success": Case(["data", "pull"], 0, "minimal", _pushed),
         "bad input": Case(["data", "pull", "--remote", "nope"], 3, "minimal"),
@@ -332,6 +336,7 @@ CASES: dict[str, dict[str, Case]] = {
 }
 # Outcomes a command can reach but this table leaves to its own tests, with the reason.
 ELSEWHERE = {
+    ("data diff", "check failed"): "needs two versions of other data: tests/data/test_datadiff.py",
     ("image build", "check failed"): "a failing build needs Docker: tests/images/test_build.py",
     ("image inspect", "success"): "needs a built image: tests/images/test_build.py",
     ("image push", "success"): "needs a built image and a registry: tests/images/test_build.py",
