@@ -122,5 +122,50 @@ if [ -n "$gitops" ]; then
   done_ "promote and rollback: each one commit rewriting deploy/overlays/prod, plus the stage tags"
 fi
 
+step "Production data drifts: mlops monitor drift churn#prod --data batch.csv --record"
+# A production batch (no labels): the population shifted, only large tumours come in now
+# (the rows whose mean_radius is above the median).
+python3 - "$work/batch.csv" <<'PY'
+import csv, statistics, sys
+rows = list(csv.reader(open("data/raw/data.csv")))
+header, body = rows[0], rows[1:]
+t, r = header.index("target"), header.index("mean_radius")
+cut = statistics.median(float(row[r]) for row in body)
+with open(sys.argv[1], "w", newline="") as fh:
+    out = csv.writer(fh)
+    out.writerow([h for i, h in enumerate(header) if i != t])
+    out.writerows([[v for i, v in enumerate(row) if i != t] for row in body if float(row[r]) > cut])
+PY
+if mlops monitor drift churn#prod --data "$work/batch.csv" --html "$work/drift.html" --record; then
+  echo "expected the batch to drift"; exit 1
+fi
+if mlops status --check; then echo "expected status to name the drifted stage"; exit 1; fi
+done_ "monitor drift: data set drift (exit 1), recorded; status --check names churn#prod (report: $work/drift.html)"
+
+step "Retrain on current data: data add, dvc repro, register v0.3.0, test, promote"
+# The batch's labels arrive: its rows, labelled, join the raw data.
+python3 - <<'PY'
+import csv, statistics
+rows = list(csv.reader(open("data/raw/data.csv")))
+header, body = rows[0], rows[1:]
+r = header.index("mean_radius")
+cut = statistics.median(float(row[r]) for row in body)
+with open("data/raw/data.csv", "a", newline="") as fh:
+    csv.writer(fh).writerows([row for row in body if float(row[r]) > cut])
+PY
+mlops data add data/raw/data.csv --dataset raw
+git commit -qm "Production data, labelled"
+dvc repro
+git add -A && git commit -qm "Retrain on current data"
+mlops model register churn --bump minor -m "current data"
+mlops test churn@v0.3.0 --record
+if [ -n "$gitops" ]; then
+  mlops image build churn@v0.3.0
+  mlops image push churn@v0.3.0
+fi
+mlops model promote churn v0.3.0 prod
+mlops status --check
+done_ "loop closed again: churn@v0.3.0, trained on current data, is in prod; status --check exit 0"
+
 printf '\n\033[1m== Summary\033[0m (project in %s/churn)\n' "$work"
 printf '  %s\n' "${summary[@]}"
