@@ -57,6 +57,28 @@ def _home_snapshot() -> set[str]:
     return names
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_xdg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Module and session fixtures run before `isolated_env`: point the XDG folders mlops
+    writes (caches, state, config) at a session folder for them too, so a module fixture
+    that registers in-process cannot create ~/.cache/mlops while another worker's test is
+    checking that nothing did (a flake seen under xdist)."""
+    base = tmp_path_factory.mktemp("session-xdg")
+    names = {
+        "XDG_CACHE_HOME": ".cache",
+        "XDG_CONFIG_HOME": ".config",
+        "XDG_STATE_HOME": ".local/state",
+    }
+    saved = {key: os.environ.get(key) for key in names}
+    os.environ.update({key: str(base / sub) for key, sub in names.items()})
+    yield base
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
