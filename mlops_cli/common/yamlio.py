@@ -85,8 +85,13 @@ def parse_yaml(
     max_bytes: int = MAX_BYTES,
     max_nodes: int = MAX_NODES,
     fast: bool = False,
+    yaml12_booleans: bool = False,
 ) -> YamlDoc:
     """Parse one YAML document from `raw` (UTF-8); ConfigError says where anything is wrong.
+
+    `yaml12_booleans`: only true/false are booleans, as in YAML 1.2, which DVC's writer
+    (ruamel) follows: it writes a folder named `yes`, `no`, `on` or `off` unquoted, and
+    YAML 1.1 (PyYAML's default) would read it back as a boolean.
 
     `fast`: compose with libyaml's C parser when PyYAML has it (about ten times quicker, for
     the hook paths). The same guards hold: nesting is counted on libyaml's events before any
@@ -102,7 +107,7 @@ def parse_yaml(
     if node is None:
         return YamlDoc(None, source, {})
     _check_expansion(node, source, max_nodes)
-    builder = _Builder(source)
+    builder = _Builder(source, yaml12_booleans=yaml12_booleans)
     try:
         data = builder.build(node, ())
     except RecursionError:
@@ -302,10 +307,11 @@ def _children(node: Node) -> list[Node]:
 class _Builder:
     """Builds plain Python data from a checked node tree, recording positions on the way."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, *, yaml12_booleans: bool = False) -> None:
         self.source = source
         self.positions: dict[KeyPath, tuple[int, int]] = {}
         self._scalars = SafeConstructor()
+        self._yaml12_booleans = yaml12_booleans
 
     def build(self, node: Node, path: KeyPath) -> Any:
         if isinstance(node, SequenceNode):
@@ -368,6 +374,12 @@ class _Builder:
 
     def _scalar(self, node: Node) -> Any:
         self._require_tag(node, *_SCALAR_TAGS)
+        if (
+            self._yaml12_booleans
+            and node.tag == _TAG + "bool"  # quoted text never resolves to a boolean
+            and str(node.value).lower() not in ("true", "false")
+        ):
+            return str(node.value)
         try:
             return self._scalars.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, TypeError, AttributeError, OverflowError) as exc:

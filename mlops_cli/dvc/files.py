@@ -489,4 +489,4 @@ def load_yaml(text: str | bytes, source: str = "dvc file") -> Any:
     """A DVC file's YAML through the guarded reader (on libyaml when PyYAML has it);
     ConfigError, naming `source`, if it is invalid or refused."""
     raw = text.encode("utf-8") if isinstance(text, str) else text
-    return parse_yaml(raw, source, fast=True).data
+    return parse_yaml(raw, source, fast=True, yaml12_booleans=True).data

@@ -328,3 +328,11 @@ def test_fast_and_slow_paths_agree_on_any_text(pieces: list[str]) -> None:
         except ConfigError as exc:
             outcomes.append(("error", str(exc), []))
     assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_yaml12_booleans_keep_yes_no_on_off_as_text(fast: bool) -> None:
+    raw = b"a: yes\nb: No\nc: on\nd: OFF\ne: true\nf: False\ng: 'yes'\n"
+    doc = parse_yaml(raw, "x.dvc", fast=fast, yaml12_booleans=True).data
+    assert doc == {"a": "yes", "b": "No", "c": "on", "d": "OFF", "e": True, "f": False, "g": "yes"}
+    assert parse_yaml(raw, "x.yaml", fast=fast).data["a"] is True  # YAML 1.1 elsewhere

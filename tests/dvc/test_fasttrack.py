@@ -203,3 +203,16 @@ def test_the_dvc_cache_temp_sweep_matches_fasttrack_temps(tmp_path: Path) -> Non
     assert list(objects.glob("*/.*.tmp")) == []
     (objects / "ab" / real_tmp_name).write_bytes(b"x")
     assert [p.name for p in objects.glob("*/.*.tmp")] == [real_tmp_name]
+
+
+@pytest.mark.parametrize("name", ["yes", "no", "on", "Off"])
+def test_a_folder_yaml_11_would_read_as_a_boolean(tmp_path: Path, name: str) -> None:
+    """DVC (ruamel, YAML 1.2) writes `path: yes` unquoted; mlops reads its .dvc files with
+    YAML 1.2's booleans, so `data add` and status see the folder, not `True`."""
+    project = new_project(tmp_path / "proj")
+    root = project.root
+    write(root / "data" / name / "a.txt", b"a\n")
+    result = data.add(reopen(project), root / "data" / name)
+    assert result.path == f"data/{name}" and result.md5.endswith(".dir")
+    assert f"path: {name}\n" in (root / f"data/{name}.dvc").read_text()
+    assert data.add(reopen(project), root / "data" / name).changed is False
