@@ -3,8 +3,10 @@
 # Sourced by scripts/services.sh (as root), which provides apt_install.
 
 tools_install() {
-  command -v kubectl >/dev/null 2>&1 || apt_install kubectl
-  command -v chromium >/dev/null 2>&1 || apt_install chromium
+  # Not fatal here: without one, the tests that need it skip with the reason, and CI
+  # (MLOPS_REQUIRE_ALL=1) fails on that skip, naming it.
+  command -v kubectl >/dev/null 2>&1 || apt_install kubectl || echo "kubectl: not installable from apt here"
+  command -v chromium >/dev/null 2>&1 || apt_install chromium || echo "chromium: not installable from apt here"
 }
 
 tools_start() {
