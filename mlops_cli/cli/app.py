@@ -66,7 +66,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "gc": (
         "gc",
         "gc",
-        "Remove DVC objects no kept version needs, from the cache and a remote.",
+        "Remove DVC objects that no kept version, branch, tag or the workspace needs.",
     ),
     "status": ("status", "status", "Data, models, tests, stages, images and git in one view."),
     "doctor": (
