@@ -243,3 +243,66 @@ def test_busy_while_another_mlops_holds_the_lock(project: Path) -> None:
     with repo_lock(project, "data add"):
         mlops_json(project, "gc", code=5)
     assert _cached(project) == before
+
+
+_HOLD_DVC_LOCK = """
+import sys, time
+from dvc.repo import Repo
+repo = Repo(sys.argv[1])
+repo.lock.lock()
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def test_busy_while_dvc_holds_its_own_lock(project: Path) -> None:
+    """A `dvc add` or `dvc pull` running meanwhile could write an object no .dvc file names
+    yet: gc waits for nobody and removes nothing (exit 5)."""
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_DVC_LOCK, str(project)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        before = _cached(project)
+        doc = mlops_json(project, "gc", "--keep-last", "0", code=5)
+        assert doc["error"]["exit_code"] == 5
+        assert _cached(project) == before
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_other_tags_and_branches_keep_their_commits(project: Path) -> None:
+    """A release tag or a branch at v0.2.0's commit keeps its model; registry tags do not."""
+    models = _models(project)
+    sha = subprocess.run(
+        ["git", "-C", str(project), "rev-parse", f"{NAME}@v0.2.0^{{commit}}"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    for ref in (["tag", "release-1", sha], ["branch", "experiment", sha]):
+        subprocess.run(["git", "-C", str(project), *ref], check=True)
+        result = datagc.gc(open_project(project), keep_last=2, dry_run=True)
+        assert models["v0.2.0"] not in {o.md5 for o in result.removed}
+        assert ref[1] in result.revisions[sha]
+        subprocess.run(["git", "-C", str(project), ref[0], "-D" if ref[0] == "branch" else "-d",
+                        ref[1]], check=True, capture_output=True)  # fmt: skip
+    result = datagc.gc(open_project(project), keep_last=2, dry_run=True)
+    assert models["v0.2.0"] in {o.md5 for o in result.removed}
+
+
+def test_legacy_layout_objects_are_collected_by_md5_too(project: Path) -> None:
+    """DVC 2's objects at the cache's top level: one a kept version needs stays (by md5,
+    whatever the layout), any other goes; DVC's in-flight temp copies are left alone."""
+    cache = cache_dir(project)
+    needed = _models(project)["v0.1.0"]
+    kept = object_path(cache, needed, legacy=True)
+    stray = object_path(cache, "ab" + "c" * 30, legacy=True)
+    temp = cache / "files" / "md5" / "ab" / ".0123abcd.tmp"
+    for path in (kept, stray, temp):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    result = datagc.gc(open_project(project), keep_last=2)
+    assert kept.exists() and temp.exists() and not stray.exists()
+    assert {"ab" + "c" * 30} <= {o.md5 for o in result.removed if o.legacy}
