@@ -63,6 +63,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "app",
         "Production monitoring: drift of the data a version sees from its training data.",
     ),
+    "gc": (
+        "gc",
+        "gc",
+        "Remove DVC objects that no kept version, branch, tag or the workspace needs.",
+    ),
     "status": ("status", "status", "Data, models, tests, stages, images and git in one view."),
     "doctor": (
         "doctor",

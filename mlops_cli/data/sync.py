@@ -98,6 +98,12 @@ def pull(
     return PullResult(info.name, info.url, fetched, done.added, done.modified)
 
 
+def remote_of(project: Project, name: str | None) -> dvcdata.RemoteInfo:
+    """The DVC remote `name`, else mlops.yaml's `remote`, else DVC's default; InputError when
+    there is none or it is not configured."""
+    return _remote(project, name)
+
+
 def _remote(project: Project, name: str | None) -> dvcdata.RemoteInfo:
     info = dvcdata.remote_info(project.root, name or project.config.remote)
     if info.name is None:

@@ -389,3 +389,51 @@ def with_remote_setting(config_text: str, name: str) -> str:
     if not mark:
         return append_setting(config_text, "remote", name, comment)
     return append_setting(head.rstrip("\n") + "\n", "remote", name, comment) + "\n" + mark + record
+
+
+@contextlib.contextmanager
+def dvc_locked(root: Path, reporter: Reporter) -> Iterator[None]:
+    """Hold DVC's own repository lock (`.dvc/tmp/lock`), as `dvc gc` does: no `dvc add`,
+    `dvc repro` or `dvc pull` of another process writes the cache meanwhile (BusyError)."""
+    with _quiet_dvc(reporter), _dvc_errors("gc"), _repo(root) as repo, repo.lock:
+        yield
+
+
+_HASHES = (("md5", False), ("md5-dos2unix", True))  # DVC 3's layout, DVC 2's
+
+
+def remote_objects(root: Path, remote: str, reporter: Reporter) -> list[tuple[str, bool]]:
+    """Every object `(md5, legacy)` on the remote, listed by DVC's own object database of
+    it (what `dvc gc -c` lists); ExternalToolError when it cannot be listed."""
+    found: list[tuple[str, bool]] = []
+    with _quiet_dvc(reporter), _dvc_errors("gc"), _repo(root, remote) as repo:
+        for hash_name, legacy in _HASHES:
+            odb = repo.cloud.get_remote_odb(remote, "gc -c", hash_name=hash_name)
+            try:
+                found += [(str(oid), legacy) for oid in odb.all()]
+            except Exception as exc:  # a remote that cannot be reached: auth, network, path
+                raise ExternalToolError(
+                    f"cannot list remote {remote}: {type(exc).__name__}: {exc}",
+                    hint="nothing was removed; check the remote (`mlops doctor`) and retry",
+                ) from None
+    return found
+
+
+def remote_remove(
+    root: Path, remote: str, oids: Iterable[tuple[str, bool]], reporter: Reporter
+) -> None:
+    """Delete these objects from the remote through DVC's file system of it (as `dvc gc -c`
+    does: folder listings first), then drop DVC's index of what the remote holds."""
+    from dvc_data.hashfile.db import get_index
+
+    wanted = sorted(set(oids), key=lambda o: not o[0].endswith(".dir"))
+    if not wanted:
+        return
+    with _quiet_dvc(reporter), _dvc_errors("gc"), _repo(root, remote) as repo:
+        for hash_name, legacy in _HASHES:
+            odb = repo.cloud.get_remote_odb(remote, "gc -c", hash_name=hash_name)
+            paths = [odb.oid_to_path(md5) for md5, leg in wanted if leg is legacy]
+            if paths:
+                odb.fs.remove(paths)
+                with contextlib.suppress(Exception):
+                    get_index(odb).clear()

@@ -94,6 +94,24 @@ def list_tags(root: Path, patterns: Sequence[str] = ()) -> list[TagInfo]:
     return tags
 
 
+def ref_commits(root: Path) -> dict[str, list[str]]:
+    """commit -> the names of every branch (local and remote-tracking), tag and HEAD that
+    point at it (tags peeled to their commit; a ref to a tree or a blob is not a commit)."""
+    fmt = "%(objecttype) %(objectname) %(*objecttype) %(*objectname) %(refname:short)"
+    raw = git(root, "for-each-ref", f"--format={fmt}", "refs/heads", "refs/remotes", "refs/tags")
+    found: dict[str, list[str]] = {}
+    for line in raw.stdout.decode("utf-8", "replace").splitlines():
+        kind, sha, peeled_kind, peeled, name = (line.split(" ", 4) + [""] * 5)[:5]
+        if kind == "commit":
+            found.setdefault(sha, []).append(name)
+        elif kind == "tag" and peeled_kind == "commit":
+            found.setdefault(peeled, []).append(name)
+    head = head_or_none(root)
+    if head is not None:
+        found.setdefault(head, []).insert(0, "HEAD")
+    return found
+
+
 def read_blob(root: Path, rev: str, path: str) -> bytes | None:
     """The bytes of `path` at `rev`, or None when it is not there."""
     proc = git(root, "cat-file", "blob", f"{rev}:{path}", check=False)

@@ -255,6 +255,11 @@ CASES: dict[str, dict[str, Case]] = {
         "check failed": Case(["deploy", "rollback", NAME, "prod"], 1, "weak", _replaced_in_prod),
         "bad input": Case(["deploy", "rollback", NAME, "prod"], 3, "weak"),  # one holder only
     },
+    "gc": {
+        "success": Case(["gc", "--dry-run"], 0, "weak"),
+        "bad input": Case(["gc", "--remote", "--remote-name", "nope"], 3, "weak"),
+        "busy": Case(["gc"], 5, "weak", _lock_held),
+    },
     "model deprecate": {
         "success": Case(["model", "deprecate", f"{NAME}@v2.0.0"], 0, "weak", _registered),
         "bad input": Case(["model", "deprecate", f"{NAME}@v9.9.9"], 3, "weak"),
