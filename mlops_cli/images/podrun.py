@@ -164,13 +164,11 @@ def sample_rows(project: Project, model: str, version: str, n: int = SAMPLE_ROWS
     from mlops_cli.registry.records import load_record
 
     record = load_record(project, model, version)
-    frame = read_reference(reference_of(project, record, None))
+    rows = read_reference(reference_of(project, record, None)).head(n).to_pandas()
     target = project.config.models[model].target if model in project.config.models else None
-    if target in frame.columns:
-        frame = frame.drop(columns=[target])
-    rows = frame.head(n)
-    to_pandas = getattr(rows, "to_pandas", None)  # polars or pandas
-    rows = to_pandas() if callable(to_pandas) else rows
+    if target in rows.columns:
+        rows = rows.drop(columns=[target])
+    # pandas' own JSON writer, as `mlops test --image` sends rows (container.HttpPredictor).
     return list(json.loads(rows.to_json(orient="records", date_format="iso")))
 
 
