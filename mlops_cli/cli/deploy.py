@@ -264,6 +264,8 @@ def check(
 
 
 def _render_check(st: Any, static: Any, ran: Any) -> None:
+    for note in static.notes:
+        st.info(f"note: {note}")
     for problem in static.problems:
         st.err.print(f"FAIL {problem}", markup=False, highlight=False)
     if static.passed:

@@ -59,6 +59,7 @@ class StaticCheck:
     overlays: list[str] = field(default_factory=list)  # stages whose overlay was kustomized
     validated: int = 0  # objects validated against the schema
     problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # where the overlay differs by the base's edit
 
     @property
     def passed(self) -> bool:
@@ -159,50 +160,80 @@ def kustomize(root: Path, stage: str) -> tuple[list[dict[str, Any]] | None, str]
         return None, f"kubectl kustomize printed no YAML: {exc}"
 
 
-def first_difference(want: Any, got: Any, path: tuple[Any, ...] = ()) -> str | None:
-    """The first field (as `field_path`) where `got` differs from `want`, or None."""
+def differences(want: Any, got: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every field path (a tuple) where `got` differs from `want`: missing, extra, other."""
     if isinstance(want, dict) and isinstance(got, dict):
+        found: list[tuple[Any, ...]] = []
         for key in sorted(set(want) | set(got), key=str):
             if key not in want or key not in got:
-                return field_path((*path, key))
-            found = first_difference(want[key], got[key], (*path, key))
-            if found is not None:
-                return found
-        return None
-    if isinstance(want, list) and isinstance(got, list):
-        for i, (a, b) in enumerate(zip(want, got, strict=False)):
-            found = first_difference(a, b, (*path, i))
-            if found is not None:
-                return found
-        return None if len(want) == len(got) else field_path(path)
-    return None if want == got else field_path(path)
+                found.append((*path, key))
+            else:
+                found.extend(differences(want[key], got[key], (*path, key)))
+        return found
+    if isinstance(want, list) and isinstance(got, list) and len(want) == len(got):
+        return [
+            d
+            for i, (a, b) in enumerate(zip(want, got, strict=True))
+            for d in differences(a, b, (*path, i))
+        ]
+    return [] if want == got else [path]
+
+
+def first_difference(want: Any, got: Any) -> str | None:
+    found = differences(want, got)
+    return field_path(found[0]) if found else None
+
+
+# What the version record decides, so what the overlay must render exactly as `deploy
+# render` does: the pinned image, the lineage, and every constraint the run check starts
+# the container with. Anything else (replicas, resources, a namespace, more volumes) is
+# the base's, which is the user's to edit (docs/deploy.md): reported, not failed.
+_CONTAINER = ("spec", "template", "spec", "containers")
+_OWNED_PARTS = ("image", "env", "ports", "securityContext", "readinessProbe", "startupProbe")
+OWNED: tuple[tuple[Any, ...], ...] = (
+    ("metadata", "name"),
+    ("metadata", "annotations"),
+    ("metadata", "labels", "app.kubernetes.io/version"),
+    ("spec", "template", "metadata", "annotations"),
+    ("spec", "template", "metadata", "labels", "app.kubernetes.io/version"),
+    ("spec", "template", "spec", "securityContext"),
+    ("spec", "template", "spec", "volumes"),
+    *((*_CONTAINER, 0, part) for part in (*_OWNED_PARTS, "volumeMounts")),
+)
+
+
+def owned(path: tuple[Any, ...]) -> bool:
+    return any(path[: len(p)] == p or p[: len(path)] == path for p in OWNED)
 
 
 def compare_overlay(
     stage: str, rendered: list[dict[str, Any]], found: list[dict[str, Any]]
-) -> list[Problem]:
-    """Problems where the overlay's objects are not the rendered ones (by kind and name)."""
+) -> tuple[list[Problem], list[str]]:
+    """Problems where the overlay's objects differ from the rendered ones (by kind and
+    name) in what the record decides, and notes for the base's own edits."""
     where = f"{DEPLOY}/overlays/{stage}"
     by_key = {kind_name(o): o for o in found}
-    problems = []
+    problems, notes = [], []
     for obj in rendered:
         key = kind_name(obj)
         got = by_key.get(key)
         if got is None:
             problems.append(Problem("kustomize", where, "", f"renders no {key}"))
             continue
-        diff = first_difference(obj, got)
-        if diff is not None:
-            problems.append(
-                Problem(
-                    "kustomize",
-                    f"{where} {key}",
-                    diff,
-                    "differs from `mlops deploy render` (was deploy/base edited, or the"
-                    " overlay not rewritten since the last stage change?)",
+        for diff in differences(obj, got):
+            if owned(diff):
+                problems.append(
+                    Problem(
+                        "kustomize",
+                        f"{where} {key}",
+                        field_path(diff),
+                        "differs from `mlops deploy render` (the record's part: was the"
+                        " overlay or deploy/base edited there?)",
+                    )
                 )
-            )
-    return problems
+            else:
+                notes.append(f"{where} {key} at {field_path(diff)}: the base's own edit")
+    return problems, notes
 
 
 def _stages(project: Project, spec: str, model: str, version: str) -> list[str]:
@@ -234,7 +265,9 @@ def check_static(project: Project, spec: str, *, uid: int, kubernetes: str) -> S
         if found is None:
             result.problems.append(Problem("kustomize", f"{DEPLOY}/overlays/{stage}", "", error))
             continue
-        result.problems.extend(compare_overlay(stage, objects, found))
+        problems, notes = compare_overlay(stage, objects, found)
+        result.problems.extend(problems)
+        result.notes.extend(notes)
         # What the controller applies: the overlay's other objects (the other models of
         # the stage, what the user added to a base) are validated too.
         extra = [o for o in found if o not in objects]

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mlops_cli.deploy.check import field_path, first_difference, validate_objects
+from mlops_cli.deploy.check import differences, field_path, first_difference, validate_objects
 from mlops_cli.deploy.manifests import Release, render
 from mlops_cli.project.root import open_project
 from mlops_cli.registry import records as registry
@@ -104,17 +104,28 @@ def test_a_bad_field_in_the_committed_base_fails_schema_with_its_path(
 
 
 @needs_kubectl
-def test_an_edited_base_that_renders_otherwise_fails_with_the_field(
+def test_a_base_edit_is_a_note_but_an_edit_of_the_records_part_fails(
     mlops: Any, project: Path
 ) -> None:
     path = project / f"deploy/base/{NAME}/deployment.yaml"
     dep = yaml.safe_load(path.read_text())
-    dep["spec"]["replicas"] = 3  # valid, but not what the record says
+    dep["spec"]["replicas"] = 3  # the base's to decide (docs/deploy.md)
     path.write_text(yaml.safe_dump(dep))
     git(project, "commit", "-qam", "three replicas")
+    run = mlops("-C", str(project), "deploy", "check", f"{NAME}#prod", "--no-run", "--json")
+    assert run.exit_code == 0, run.stderr
+    notes = json.loads(run.stdout)["result"]["notes"]
+    assert notes == [
+        f"deploy/overlays/prod Deployment/{NAME} at spec.replicas: the base's own edit"
+    ]
+    # Running as root is not the base's to decide: the run check would test something else.
+    dep["spec"]["template"]["spec"]["containers"][0]["securityContext"]["runAsUser"] = 0
+    path.write_text(yaml.safe_dump(dep))
+    git(project, "commit", "-qam", "root")
     run = mlops("-C", str(project), "deploy", "check", f"{NAME}#prod", "--no-run")
     assert run.exit_code == 1
-    assert f"kustomize: deploy/overlays/prod Deployment/{NAME} at spec.replicas" in run.stderr
+    where = "spec.template.spec.containers[0].securityContext.runAsUser"
+    assert f"kustomize: deploy/overlays/prod Deployment/{NAME} at {where}" in run.stderr
 
 
 def test_a_stage_without_an_overlay_is_checked_from_the_render_alone(
@@ -189,5 +200,6 @@ def test_paths_and_differences() -> None:
     assert field_path(["spec", "ports", 0, "port"]) == "spec.ports[0].port"
     assert first_difference({"a": [1, {"b": 2}]}, {"a": [1, {"b": 3}]}) == "a[1].b"
     assert first_difference({"a": [1]}, {"a": [1, 2]}) == "a"
+    assert differences({"a": 1, "b": [1]}, {"a": 2, "b": [2]}) == [("a",), ("b", 0)]
     assert first_difference({"a": 1}, {"a": 1, "c": 0}) == "c"
     assert first_difference({"a": {"x": 1}}, {"a": {"x": 1}}) is None
