@@ -68,6 +68,7 @@ class Plan:
     budget: float
     model: str
     version: str
+    non_root: bool = False  # runAsNonRoot: the kubelet refuses to start uid 0
 
     def docker_args(self, port: int) -> list[str]:
         args = ["--network", "host", "--user", self.user]
@@ -154,6 +155,7 @@ def plan_of(objects: list[dict[str, Any]], image_user: str = "") -> Plan:
         budget=float(budget),
         model=str(annotations.get("mlops.dev/model") or dep["metadata"]["name"]),
         version=str(annotations.get("mlops.dev/version") or ""),
+        non_root=bool(sc.get("runAsNonRoot")),
     )
 
 
@@ -198,6 +200,12 @@ def run_deployment(
         result.problems.append(f"cannot pull {plan.image}: {dockerd.short_error(exc)}")
         return result
     plan = plan_of(objects, str((image.attrs.get("Config") or {}).get("User") or ""))
+    if plan.non_root and plan.user.split(":", 1)[0] == "0":
+        result.problems.append(
+            f"{plan.image} would run as uid 0 but the manifest says runAsNonRoot: the kubelet"
+            " refuses to start it"
+        )
+        return result
     rows = sample_rows(project, plan.model, plan.version)
     port = plan.port if _port_free(plan.port) else free_port()
     result.user, result.port, result.docker_args = plan.user, port, plan.docker_args(port)

@@ -116,6 +116,12 @@ def test_a_good_stage_runs_as_declared_and_answers_predict(
     assert ran["declared_port"] == 8080 and ran["predictions"] == 3
     assert 0 < ran["ready_seconds"] < ran["budget_seconds"]
     assert {c.id for c in _leftovers(docker_client)} == before  # always removed
+    text = mlops("-C", str(project), "deploy", "check", f"{NAME}#prod")
+    assert text.exit_code == 0, text.stderr
+    assert "2 objects of churn@v0.1.0 and deploy/overlays/prod valid for Kubernetes 1.32" in (
+        text.stderr
+    )
+    assert "as 10001:10001, read-only; /predict answered 3 prediction(s)" in text.stderr
 
 
 @pytest.mark.parametrize(
