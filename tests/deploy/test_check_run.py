@@ -140,6 +140,7 @@ def test_a_good_stage_runs_as_declared_and_answers_predict(
             "Permission denied",
         ),
     ],
+    ids=["read-only-root", "uid-10001"],
 )
 def test_an_image_that_cannot_run_as_declared_fails_with_its_last_lines(
     mlops: Any,
