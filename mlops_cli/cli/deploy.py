@@ -206,3 +206,78 @@ def rollback(
         return
     replaced = f", replacing {', '.join(done.replaced)}" if done.replaced else ""
     st.success(f"rolled {name} back to {done.version} in {stage}{replaced}")
+
+
+@app.command("check")
+def check(
+    ctx: typer.Context,
+    spec: DeploySpec,
+    kubernetes_version: Annotated[
+        str,
+        typer.Option(
+            "--kubernetes-version",
+            help="Validate against this Kubernetes version's OpenAPI schema.",
+            metavar="X.Y",
+        ),
+    ] = "1.32",
+    no_run: Annotated[
+        bool, typer.Option("--no-run", help="Only the offline checks: no container is started.")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Check SPEC's manifests before a cluster sees them (exit 1 when a check fails).
+
+    The rendered objects (and what `kubectl kustomize` makes of the committed overlay of
+    each stage the version holds, which must be the same) against the Kubernetes OpenAPI
+    schema, offline; then, unless --no-run, the pinned image pulled by digest and started
+    under Docker with the manifest's constraints (read-only root, its uid, no
+    capabilities, tmpfs for each emptyDir, its env and port, host network), until its
+    readiness probe passes and POST /predict answers. The container is always removed.
+
+    Examples:
+
+      mlops deploy check churn#prod
+
+      mlops deploy check churn@v0.3.0 --kubernetes-version 1.30 --no-run --json
+    """
+    from mlops_cli.common.errors import CheckFailed
+    from mlops_cli.deploy.check import check_static
+    from mlops_cli.images.context import IMAGE_UID
+    from mlops_cli.project.root import open_project
+
+    st = state(ctx, json_output)
+    project = open_project(st.cwd)
+    static = check_static(project, spec, uid=IMAGE_UID, kubernetes=kubernetes_version)
+    ran = None
+    if static.passed and not no_run:
+        from mlops_cli.cli.console import CliReporter
+        from mlops_cli.images.podrun import run_deployment
+
+        ran = run_deployment(project, static.objects, reporter=CliReporter(st))
+    problems = [str(p) for p in static.problems] + (ran.problems if ran else [])
+    if st.json:
+        st.emit("deploy check", {"result": static, "run": ran, "passed": not problems})
+    else:
+        _render_check(st, static, ran)
+    if problems:
+        raise CheckFailed(f"{spec}: {len(problems)} check(s) failed: " + "; ".join(problems[:3]))
+
+
+def _render_check(st: Any, static: Any, ran: Any) -> None:
+    for note in static.notes:
+        st.info(f"note: {note}")
+    for problem in static.problems:
+        st.err.print(f"FAIL {problem}", markup=False, highlight=False)
+    if static.passed:
+        overlays = f" and deploy/overlays/{','.join(static.overlays)}" if static.overlays else ""
+        st.success(
+            f"{static.validated} objects of {static.model}@{static.version}{overlays} valid"
+            f" for Kubernetes {static.kubernetes_version}"
+        )
+    if ran is not None and ran.logs:
+        st.err.print("container's last lines:\n  " + "\n  ".join(ran.logs), highlight=False)
+    if ran is not None and ran.passed:
+        st.success(
+            f"{ran.image} ready after {ran.ready_seconds:.1f} s as {ran.user}, read-only;"
+            f" /predict answered {ran.predictions} prediction(s)"
+        )

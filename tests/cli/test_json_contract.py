@@ -94,6 +94,15 @@ def _replaced_in_prod(root: Path, run: Any) -> None:
     _ok(run, root, "model", "promote", NAME, "v2.0.0", "prod", "--force", "--reason", "test")
 
 
+def _bad_base(root: Path, run: Any) -> None:
+    """deploy/ written, then a bad field committed into the base: the schema check fails."""
+    _digest(root, run)
+    _ok(run, root, "deploy", "init")
+    path = root / f"deploy/base/{NAME}/service.yaml"
+    path.write_text(path.read_text().replace("port: 80", "port: eighty"))
+    git(root, "commit", "-qam", "a bad port")
+
+
 def _symlinked_deploy(root: Path, run: Any) -> None:
     _digest(root, run)
     (root / "elsewhere").mkdir()
@@ -223,6 +232,13 @@ CASES: dict[str, dict[str, Case]] = {
     "model card": {
         "success": Case(["model", "card", M], 0, "weak"),
         "bad input": Case(["model", "card", "nope@v1.0.0"], 3, "weak"),
+    },
+    "deploy check": {  # the Docker half: tests/deploy/test_check_run.py
+        "success": Case(["deploy", "check", f"{NAME}#prod", "--no-run"], 0, "weak", _digest),
+        "check failed": Case(["deploy", "check", f"{NAME}#prod", "--no-run"], 1, "weak", _bad_base),
+        "bad input": Case(
+            ["deploy", "check", f"{NAME}#prod", "--kubernetes-version", "9.9"], 3, "weak", _digest
+        ),
     },
     "deploy diff": {
         "success": Case(["deploy", "diff", f"{NAME}#prod", M], 0, "weak", _digest),
