@@ -35,6 +35,10 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "validate.py": ([], ["--rows", "2000000", "--runs", "2"]),
     "validate_memory.py": ([], ["--size-mb", "512", "--bound-mb", "256"]),
     "data_add.py": ([], ["--size-mb", "512", "--cold-runs", "2", "--noop-runs", "5"]),
+    "data_add_files.py": (
+        ["--files", "100000", "--cold-runs", "2", "--noop-runs", "3"],
+        ["--files", "10000", "--cold-runs", "3", "--noop-runs", "5"],
+    ),
     "modeltests.py": ([], ["--runs", "3"]),
     "image.py": ([], []),
     "registry.py": (

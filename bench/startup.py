@@ -49,7 +49,7 @@ app()
 """
 REAL_TARGET = 5.0
 COMMANDS = ("init", "template", "config", "data", "schema", "validate", "model", "test",
-            "image", "serve", "status", "doctor")  # fmt: skip
+            "image", "serve", "deploy", "monitor", "gc", "status", "doctor")  # fmt: skip
 
 
 def row(
