@@ -11,9 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from mlops_cli.common.errors import InputError
 from mlops_cli.deploy.manifests import Release, release_from_record
-from mlops_cli.gitio import refs as gitrefs
-from mlops_cli.registry import tags as regtags
-from mlops_cli.registry.records import WORKSPACE, load_record, model_config, parse_spec
+from mlops_cli.registry.records import (
+    WORKSPACE,
+    load_record,
+    model_config,
+    parse_spec,
+    registered_version,
+)
 
 if TYPE_CHECKING:
     from mlops_cli.project.root import Project
@@ -28,28 +32,8 @@ def record_for(project: Project, spec: str) -> VersionRecord:
             "the workspace model has no pushed image to deploy",
             hint=f"register and push it: `mlops model register {name}`, `mlops image push`",
         )
-    tags = gitrefs.list_tags(project.root, [f"{name}@*", f"{name}#*"])
-    current = regtags.build_state(tags).get(name) or regtags.ModelState(name)
-    if stage is not None:
-        held = current.in_stage(stage)
-        if held is None:
-            raise InputError(
-                f"no version of {name} is in stage {stage!r}",
-                hint=f"promote one: `mlops model promote {name} vX.Y.Z {stage}`",
-            )
-        version = held.version
-    elif version in (None, "latest"):
-        latest = current.latest()
-        if latest is None:
-            raise InputError(
-                f"{name} has no registered version",
-                hint=f"register one: `mlops model register {name}`",
-            )
-        version = latest.version
-    assert version is not None
-    if version not in current.versions:
-        raise InputError(f"{name}@{version} is not registered")
-    return load_record(project, name, version)
+    found, _ = registered_version(project, name, version, stage)
+    return load_record(project, name, found)
 
 
 def release_for(project: Project, spec: str, **overrides: Any) -> Release:

@@ -17,11 +17,15 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mlops_cli.common.errors import InputError
-from mlops_cli.gitio import refs as gitrefs
 from mlops_cli.project.root import Project
-from mlops_cli.registry import tags as regtags
-from mlops_cli.registry.records import WORKSPACE, VersionRecord, load_record, model_config, now
+from mlops_cli.registry.records import (
+    WORKSPACE,
+    VersionRecord,
+    load_record,
+    model_config,
+    now,
+    registered_version,
+)
 from mlops_cli.registry.records import parse_spec as _parse_spec
 
 if TYPE_CHECKING:  # a type only: importing it loads pydantic
@@ -116,31 +120,7 @@ def side(project: Project, spec: str, warnings: list[str]) -> Side:
     model_config(project, name)
     if stage is None and version in (None, WORKSPACE):
         return Side(spec, _workspace_record(project, name, warnings), True)
-    tags = gitrefs.list_tags(project.root, [f"{name}@*", f"{name}#*"])
-    current = regtags.build_state(tags).get(name) or regtags.ModelState(name)
-    if stage is not None:
-        held = current.in_stage(stage)
-        if held is None:
-            raise InputError(
-                f"no version of {name} is in stage {stage!r}",
-                hint=f"promote one: `mlops model promote {name} vX.Y.Z {stage}`",
-            )
-        version = held.version
-    elif version == "latest":
-        latest = current.latest()
-        if latest is None:
-            raise InputError(
-                f"{name} has no registered version",
-                hint=f"register one: `mlops model register {name}`",
-            )
-        version = latest.version
-    assert version is not None
-    if version not in current.versions:
-        known = ", ".join(v.version for v in current.active_versions()) or "none"
-        raise InputError(
-            f"{name}@{version} is not registered (versions: {known})",
-            hint=f"`mlops model list {name}` shows what is registered",
-        )
+    version, current = registered_version(project, name, version, stage)
     record = load_record(project, name, version)
     return Side(spec, record, False, current.stages_of(version))
 

@@ -307,16 +307,13 @@ class RecordReader:
         return out
 
 
-def record_of(project: Project, spec: str) -> VersionRecord:
-    """The committed record `spec` (NAME@VERSION, NAME#STAGE, NAME or NAME@latest) names,
-    without materializing its artifact; InputError when it names nothing registered."""
-    name, version, stage = parse_spec(spec)
-    model_config(project, name)  # an unknown name: InputError listing the declared ones
-    if version == WORKSPACE:
-        raise InputError(
-            f"{spec} is the workspace model, which has no record",
-            hint=f"register it: `mlops model register {name}`",
-        )
+def registered_version(
+    project: Project, name: str, version: str | None, stage: str | None
+) -> tuple[str, regtags.ModelState]:
+    """The registered version `name#stage`, `name@latest` (or `name` alone: version None)
+    or `name@version` names, from the committed tags only, and the model's tag state;
+    InputError when it names nothing registered. `deploy`, `monitor`, `data diff` and
+    `model diff` resolve their specs through it."""
     tags = gitrefs.list_tags(project.root, [f"{name}@*", f"{name}#*"])
     current = regtags.build_state(tags).get(name) or regtags.ModelState(name)
     if stage is not None:
@@ -338,8 +335,25 @@ def record_of(project: Project, spec: str) -> VersionRecord:
     assert version is not None
     if version not in current.versions:
         known = ", ".join(v.version for v in current.active_versions()) or "none"
-        raise InputError(f"{name}@{version} is not registered (versions: {known})")
-    return load_record(project, name, version)
+        raise InputError(
+            f"{name}@{version} is not registered (versions: {known})",
+            hint=f"`mlops model list {name}` shows what is registered",
+        )
+    return version, current
+
+
+def record_of(project: Project, spec: str) -> VersionRecord:
+    """The committed record `spec` (NAME@VERSION, NAME#STAGE, NAME or NAME@latest) names,
+    without materializing its artifact; InputError when it names nothing registered."""
+    name, version, stage = parse_spec(spec)
+    model_config(project, name)  # an unknown name: InputError listing the declared ones
+    if version == WORKSPACE:
+        raise InputError(
+            f"{spec} is the workspace model, which has no record",
+            hint=f"register it: `mlops model register {name}`",
+        )
+    found, _ = registered_version(project, name, version, stage)
+    return load_record(project, name, found)
 
 
 def load_record(project: Project, name: str, version: str) -> VersionRecord:
