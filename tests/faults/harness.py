@@ -12,6 +12,7 @@ after, never half") and STYLE.md rule 6 (every owned file is written atomically)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -72,6 +73,28 @@ def uncovered_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return {k: v for k, v in env.items() if k not in COVERAGE_START}
 
 
+def signal_if_running(pid: int, sig: signal.Signals) -> bool:
+    """Send SIG to PID's group if PID has not exited; say whether it was sent.
+
+    A poll followed by a kill races with the exit: a process that exits between the two is
+    a zombie the kill still reaches, and its exit 0 would read as a signal ignored. So the
+    group is stopped first and waitid (leaving the status for Popen to reap) waits until PID
+    has either stopped, and gets SIG and then SIGCONT, or exited, and gets nothing.
+    """
+    try:
+        os.killpg(pid, signal.SIGSTOP)
+    except ProcessLookupError:
+        return False
+    seen = os.waitid(os.P_PID, pid, os.WSTOPPED | os.WEXITED | os.WNOWAIT)
+    stopped = seen is not None and seen.si_code == os.CLD_STOPPED
+    with contextlib.suppress(ProcessLookupError):
+        if stopped:
+            os.killpg(pid, sig)
+        # Children left in the group after PID exited are stopped too: wake them.
+        os.killpg(pid, signal.SIGCONT)
+    return stopped
+
+
 def interrupt(
     args: list[str],
     cwd: Path,
@@ -98,12 +121,7 @@ def interrupt(
     )
     try:
         time.sleep(delay)
-        running = proc.poll() is None
-        if running:
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                running = False
+        running = signal_if_running(proc.pid, sig)
         out, err = proc.communicate(timeout=timeout)
     finally:
         if proc.poll() is None:
