@@ -18,8 +18,9 @@ record's training commit, read with `git cat-file`, never checked out); a folder
 `files/md5/` and DVC 2's top level).
 
 Nothing is removed unless the whole keep set is known: a record or DVC file that does not
-parse, a kept folder whose `.dir` listing is not in the local cache, or a remote that cannot
-be listed is an InputError (exit 3) before anything is deleted. Removal holds mlops' repo
+parse, a kept folder whose `.dir` listing is neither in the local cache nor on the DVC remote
+(it is fetched from there, verified, when it is), or a remote that cannot be listed is an
+InputError (exit 3) before anything is deleted. Removal holds mlops' repo
 lock and DVC's own lock, so no `mlops data add` or `dvc add` writes an object meanwhile.
 """
 
@@ -28,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,7 @@ class _KeepSet:
         self.cache = cache
         self.needed: dict[str, list[str]] = {}
         self.problems: list[str] = []
+        self.missing: set[tuple[str, bool]] = set()  # folder listings not in the cache
 
     def add(self, md5: str, why: str) -> None:
         held = self.needed.setdefault(md5, [])
@@ -133,6 +135,7 @@ class _KeepSet:
         if listing is None and not legacy:  # a record does not say which layout
             listing = dvcfiles.dir_listing(self.cache, md5, legacy=True)
         if listing is None:
+            self.missing.add((md5, legacy))
             self.problems.append(
                 f"{label}: the listing of folder object {md5} is not in the local cache, so"
                 " the files it needs are unknown"
@@ -175,9 +178,33 @@ def _commit_outputs(root: Path, commits: Mapping[str, str]) -> Iterator[tuple[st
 
 
 def keep_set(
+    project: Project,
+    keep_last: int,
+    keep_stages: bool,
+    fetch: Callable[[set[tuple[str, bool]]], set[tuple[str, bool]]] | None = None,
+) -> tuple[_KeepSet, list[KeptVersion], dict[str, list[str]]]:
+    """What must stay, with why; InputError naming every problem when it is incomplete.
+
+    `fetch` gets the folder listings missing from the local cache and returns the ones it
+    put there (from the remote); the set is then computed again with them.
+    """
+    keep, versions, revisions = _keep_set(project, keep_last, keep_stages)
+    if keep.missing and fetch is not None and fetch(set(keep.missing)):
+        keep, versions, revisions = _keep_set(project, keep_last, keep_stages)
+    if keep.problems:
+        error = InputError(
+            f"cannot tell what kept versions need, so nothing was removed: {keep.problems[0]}",
+            hint="fetch the missing objects (`dvc fetch --all-tags --all-branches`), or run"
+            " `mlops gc` in the clone that has them",
+        )
+        error.problems = keep.problems  # type: ignore[attr-defined]
+        raise error
+    return keep, versions, revisions
+
+
+def _keep_set(
     project: Project, keep_last: int, keep_stages: bool
 ) -> tuple[_KeepSet, list[KeptVersion], dict[str, list[str]]]:
-    """What must stay, with why; InputError naming every problem when it is incomplete."""
     root = project.root
     keep = _KeepSet(dvcfiles.cache_dir(root))
     revisions: dict[str, list[str]] = {}
@@ -210,14 +237,6 @@ def keep_set(
     work = obligations.workspace_files(root)
     _strict(work, obligations.WORKSPACE)
     keep.add_outputs(obligations.tree_outputs(work), obligations.WORKSPACE)
-    if keep.problems:
-        error = InputError(
-            f"cannot tell what kept versions need, so nothing was removed: {keep.problems[0]}",
-            hint="fetch the missing objects (`dvc fetch --all-tags --all-branches`), or run"
-            " `mlops gc` in the clone that has them",
-        )
-        error.problems = keep.problems  # type: ignore[attr-defined]
-        raise error
     return keep, versions, revisions
 
 
@@ -293,7 +312,12 @@ def _run(
 ) -> GcResult:
     root = project.root
     reporter.step("reading what kept versions, branches, tags and the workspace need")
-    keep, versions, revisions = keep_set(project, keep_last, keep_stages)
+    keep, versions, revisions = keep_set(
+        project,
+        keep_last,
+        keep_stages,
+        lambda missing: _fetch_listings(project, remote, missing, reporter),
+    )
     present = cache_objects(keep.cache)
     kept = [_with(o, keep.needed[o.md5]) for o in present if o.md5 in keep.needed]
     gone = [o for o in present if o.md5 not in keep.needed]
@@ -335,6 +359,26 @@ def _run(
         removed_bytes=sum(o.size or 0 for o in gone),
         needed=len(keep.needed),
         remote=remote_result,
+    )
+
+
+def _fetch_listings(
+    project: Project, remote: str | None, missing: set[tuple[str, bool]], reporter: Reporter
+) -> set[tuple[str, bool]]:
+    """Folder listings a kept version needs, fetched from the DVC remote (`remote`, else
+    mlops.yaml's, else DVC's default): they are small, and without them what the folder's
+    files are is unknown. Nothing fetched when no remote is configured."""
+    from mlops_cli.data.sync import remote_of
+    from mlops_cli.dvc import driver
+
+    try:
+        info = remote_of(project, remote)
+    except InputError:
+        return set()
+    assert info.name is not None
+    reporter.step(f"fetching {len(missing)} folder listing(s) from remote {info.name}")
+    return driver.fetch_listings(
+        project.root, info.name, missing, dvcfiles.cache_dir(project.root), reporter
     )
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_cli.common.errors import BusyError, ExternalToolError, InputError
-from mlops_cli.common.fs import atomic_write_text
+from mlops_cli.common.fs import atomic_write_bytes, atomic_write_text
 from mlops_cli.common.progress import Reporter
 from mlops_cli.dvc import config as dvcconfig
 from mlops_cli.dvc.repo import _dvc_error, _quiet_dvc
@@ -417,6 +417,45 @@ def remote_objects(root: Path, remote: str, reporter: Reporter) -> list[tuple[st
                     hint="nothing was removed; check the remote (`mlops doctor`) and retry",
                 ) from None
     return found
+
+
+def fetch_listings(
+    root: Path, remote: str, oids: Iterable[tuple[str, bool]], cache: Path, reporter: Reporter
+) -> set[tuple[str, bool]]:
+    """Download these folder listings (`(md5 ending in .dir, legacy)`) from the remote into
+    the local cache, each one verified (a listing's md5 is that of its bytes) and written
+    atomically, read-only as DVC leaves its objects. The ones fetched; ExternalToolError when
+    the remote cannot be reached."""
+    import hashlib
+
+    from mlops_cli.dvc.files import object_path
+
+    wanted = sorted(set(oids))
+    fetched: set[tuple[str, bool]] = set()
+    if not wanted:
+        return fetched
+    with _quiet_dvc(reporter), _dvc_errors("fetch"), _repo(root, remote) as repo:
+        for hash_name, legacy in _HASHES:
+            batch = [md5 for md5, leg in wanted if leg is legacy]
+            if not batch:
+                continue
+            odb = repo.cloud.get_remote_odb(remote, "fetch", hash_name=hash_name)
+            for md5 in batch:
+                try:
+                    data = odb.fs.cat_file(odb.oid_to_path(md5))
+                except FileNotFoundError:
+                    continue
+                except Exception as exc:  # a remote that cannot be reached: auth, network
+                    raise ExternalToolError(
+                        f"cannot read remote {remote}: {type(exc).__name__}: {exc}",
+                        hint="nothing was removed; check the remote (`mlops doctor`) and retry",
+                    ) from None
+                if hashlib.md5(data, usedforsecurity=False).hexdigest() != md5.removesuffix(".dir"):
+                    reporter.warn(f"remote {remote}: folder listing {md5} is corrupt; not used")
+                    continue
+                atomic_write_bytes(object_path(cache, md5, legacy=legacy), data, mode=0o444)
+                fetched.add((md5, legacy))
+    return fetched
 
 
 def remote_remove(

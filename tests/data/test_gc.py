@@ -229,6 +229,48 @@ def test_nothing_is_removed_when_a_kept_folder_listing_is_missing(project: Path)
     assert _cached(project) == before
 
 
+def _folder_only_on_remote(project: Path) -> tuple[datagc.CacheObject, bytes]:
+    """data/extra tracked and pushed, then its listing deleted from the local cache."""
+    folder = project / "data" / "extra"
+    folder.mkdir()
+    (folder / "a.csv").write_text("x\n1\n")
+    run([tool("dvc"), "add", "-q", "data/extra"], project)
+    commit_all(project, "a tracked folder")
+    run([tool("dvc"), "push", "-q"], project)
+    listing = next(o for o in datagc.cache_objects(cache_dir(project)) if o.md5.endswith(".dir"))
+    data = (cache_dir(project) / listing.path).read_bytes()
+    (cache_dir(project) / listing.path).unlink()
+    return listing, data
+
+
+def test_a_listing_missing_locally_is_fetched_from_the_remote(project: Path) -> None:
+    listing, data = _folder_only_on_remote(project)
+    doc = mlops_json(project, "gc", "--dry-run")
+    fetched = cache_dir(project) / listing.path
+    assert fetched.read_bytes() == data
+    assert fetched.stat().st_mode & 0o777 == 0o444  # as DVC leaves its objects
+    entry = json.loads(data)[0]["md5"]
+    kept = {o["md5"] for o in doc["result"]["kept"]}
+    assert {listing.md5, entry} <= kept
+    status = subprocess.run(
+        [tool("dvc"), "status", "-c", "data/extra.dvc"], cwd=project, capture_output=True,
+        text=True, check=False,
+    )  # fmt: skip
+    assert status.returncode == 0 and "in sync" in status.stdout, status.stdout
+
+
+def test_a_corrupt_listing_on_the_remote_is_not_used(project: Path) -> None:
+    listing, data = _folder_only_on_remote(project)
+    remote_copy = project.parent / "store" / listing.path
+    remote_copy.chmod(0o644)
+    remote_copy.write_bytes(data.replace(b"a.csv", b"b.csv"))
+    before = _cached(project)
+    doc = mlops_json(project, "gc", code=3)
+    assert "listing of folder object" in doc["error"]["message"]
+    assert not (cache_dir(project) / listing.path).exists()
+    assert _cached(project) == before
+
+
 def test_nothing_is_removed_when_the_remote_cannot_be_listed(project: Path) -> None:
     run([tool("dvc"), "remote", "add", "broken", "ssh://nobody@127.0.0.1:1/nowhere"], project)
     before = _cached(project)
