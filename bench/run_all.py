@@ -34,6 +34,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "hook.py": ([], ["--size-mb", "256", "--runs", "7"]),
     "validate.py": ([], ["--rows", "2000000", "--runs", "2"]),
     "validate_memory.py": ([], ["--size-mb", "512", "--bound-mb", "256"]),
+    "validate_scale.py": ([], ["--scale", "0.1", "--runs", "1"]),
     "data_add.py": ([], ["--size-mb", "512", "--cold-runs", "2", "--noop-runs", "5"]),
     "data_add_files.py": (
         ["--files", "100000", "--cold-runs", "2", "--noop-runs", "3"],

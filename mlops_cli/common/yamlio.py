@@ -64,8 +64,10 @@ def load_yaml(
     max_bytes: int = MAX_BYTES,
     max_nodes: int = MAX_NODES,
     source: str | None = None,
+    fast: bool = False,
 ) -> YamlDoc:
-    """Read and parse one YAML file; `source` (default: `path`) prefixes every message."""
+    """Read and parse one YAML file; `source` (default: `path`) prefixes every message.
+    `fast`: as for `parse_yaml`."""
     source = str(path) if source is None else source
     try:
         with Path(path).open("rb") as f:
@@ -75,7 +77,7 @@ def load_yaml(
             raw = f.read(max_bytes + 1)  # +1: the file may have grown since fstat
     except OSError as exc:
         raise InputError(f"cannot read {source}: {exc.strerror or exc}") from exc
-    return parse_yaml(raw, source, max_bytes=max_bytes, max_nodes=max_nodes)
+    return parse_yaml(raw, source, max_bytes=max_bytes, max_nodes=max_nodes, fast=fast)
 
 
 def parse_yaml(

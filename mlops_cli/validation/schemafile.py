@@ -202,7 +202,9 @@ def load_schema(path: Path, *, source: str | None = None) -> SchemaSpec:
             f"schema file {source} does not exist",
             hint="write one with `mlops schema infer DATA -o " + source + "`",
         )
-    doc = load_yaml(path, source=source)
+    # libyaml's parser, same guards and messages: a 200-column schema is ~2,400 nodes, 0.15 s
+    # the pure-Python way.
+    doc = load_yaml(path, source=source, fast=True)
     data = doc.data
     if not isinstance(data, dict):
         found = "an empty file" if data is None else f"a {type(data).__name__}"
